@@ -1,0 +1,1 @@
+"""Backends behind the jobkit ports: `memory` (embedded default)."""

@@ -1,0 +1,512 @@
+"""InMemoryBackend: the embedded default. Thread-safe; everything lives in this process.
+
+Layout, per queue:
+- ready jobs: one FIFO deque of ids per priority (enqueue and dequeue are O(1));
+- scheduled and retrying jobs: a heap ordered by `run_at` (O(log n));
+- in flight: leases by job id (token, owner, expiry);
+- the dead-letter queue: ids in order of death.
+
+Entries that leave a deque or heap out of order (cancel, delete, save) are not searched
+for; they are skipped when they reach the front (`_stale` / `_sched_seq`).
+Every public method runs under one lock, so each is atomic, like a Redis script.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from jobkit.clock import SystemClock
+from jobkit.core import lifecycle
+from jobkit.core.errors import (
+    DuplicateJobError,
+    InvalidJobError,
+    JobNotFoundError,
+    LeaseLostError,
+)
+from jobkit.core.model import PRIORITIES, Job, JobStatus, Priority
+from jobkit.core.stats import (
+    Stats,
+    add_counts,
+    empty_counters,
+    transition_counts,
+)
+from jobkit.ports import Claim, Clock
+
+_READY = JobStatus.PENDING
+_WAITING = (JobStatus.SCHEDULED, JobStatus.RETRYING)
+_OUTCOMES = frozenset({JobStatus.COMPLETED, JobStatus.RETRYING, JobStatus.DEAD})
+
+
+class _Lease:
+    __slots__ = ("expires_at", "token", "worker_id")
+
+    def __init__(self, token: str, worker_id: str, expires_at: datetime) -> None:
+        self.token = token
+        self.worker_id = worker_id
+        self.expires_at = expires_at
+
+
+class _QueueIndex:
+    """The ready deques, the scheduled heap and the counters of one queue."""
+
+    __slots__ = ("counters", "ready", "ready_sizes", "scheduled", "statuses")
+
+    def __init__(self) -> None:
+        self.ready: list[deque[str]] = [deque() for _ in PRIORITIES]
+        self.ready_sizes = [0] * len(PRIORITIES)
+        self.scheduled: list[tuple[float, int, str]] = []
+        self.counters = empty_counters()
+        self.statuses: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
+
+
+class InMemoryBackend:
+    """A complete JobBackend held in this process (see `jobkit.ports`).
+
+    Args:
+        clock: where `now` comes from when a method is called without one.
+        max_reclaims: leases a job may lose before it goes dead as `WorkerLost`.
+        history_size: how many finished attempts `history()` remembers.
+    """
+
+    def __init__(
+        self, clock: Clock | None = None, *, max_reclaims: int = 3, history_size: int = 1000
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.max_reclaims = max_reclaims
+        self._lock = threading.RLock()
+        self._work = threading.Condition(self._lock)
+        self._history_size = history_size
+        self._tokens = itertools.count(1)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._queues: dict[str, _QueueIndex] = {}
+        self._stale: dict[str, int] = {}  # ready-deque entries to skip, per job id
+        self._sched_seq: dict[str, int] = {}  # the live heap entry of each waiting job
+        self._seq = itertools.count()
+        self._leases: dict[str, _Lease] = {}
+        self._dead: dict[str, None] = {}  # insertion-ordered set
+        self._counters = empty_counters()
+        self._history: deque[tuple[str, Job]] = deque(maxlen=self._history_size)
+
+    # -- queue ---------------------------------------------------------------------
+
+    def enqueue(self, job: Job) -> Job:
+        """See JobQueue.enqueue."""
+        return self.enqueue_many([job])[0]
+
+    def enqueue_many(self, jobs: Sequence[Job]) -> list[Job]:
+        """See JobQueue.enqueue_many: all or nothing."""
+        with self._lock:
+            seen: set[str] = set()
+            for job in jobs:
+                if job.status not in (_READY, *_WAITING):
+                    raise InvalidJobError(
+                        "status", job.status.value, "a new job must be pending or scheduled"
+                    )
+                if job.id in self._jobs or job.id in seen:
+                    raise DuplicateJobError(job.id)
+                seen.add(job.id)
+            for job in jobs:
+                self._store(job, None)
+                self._index(job)
+            if jobs:
+                self._work.notify_all()
+            return list(jobs)
+
+    def dequeue(
+        self, queue: str, worker_id: str, *, lease_seconds: float = 30.0, now: datetime | None = None
+    ) -> Claim | None:
+        """See JobQueue.dequeue."""
+        claims = self.dequeue_many(queue, worker_id, 1, lease_seconds=lease_seconds, now=now)
+        return claims[0] if claims else None
+
+    def dequeue_many(
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        *,
+        lease_seconds: float = 30.0,
+        now: datetime | None = None,
+    ) -> list[Claim]:
+        """See JobQueue.dequeue_many."""
+        with self._lock:
+            now = now or self.clock.now()
+            index = self._queues.get(queue)
+            if index is None or count <= 0:
+                return []
+            self._promote_queue(index, now)
+            expires = now + timedelta(seconds=lease_seconds)
+            claims: list[Claim] = []
+            for job_id in itertools.islice(self._pop_ready(index), count):
+                running = lifecycle.start(self._jobs[job_id], now)
+                self._store(running, _READY)
+                token = f"{next(self._tokens):x}.{worker_id}"
+                self._leases[job_id] = _Lease(token, worker_id, expires)
+                claims.append(Claim(running, token, worker_id, expires))
+            return claims
+
+    def heartbeat(
+        self, claim: Claim, *, lease_seconds: float = 30.0, now: datetime | None = None
+    ) -> Claim:
+        """See JobQueue.heartbeat."""
+        with self._lock:
+            lease = self._held(claim)
+            lease.expires_at = (now or self.clock.now()) + timedelta(seconds=lease_seconds)
+            return Claim(claim.job, claim.token, claim.worker_id, lease.expires_at)
+
+    def ack(self, claim: Claim, outcome: Job, *, now: datetime | None = None) -> Job:
+        """See JobQueue.ack."""
+        with self._lock:
+            self._held(claim)
+            if outcome.id != claim.job.id or outcome.status not in _OUTCOMES:
+                raise InvalidJobError(
+                    "outcome",
+                    f"{outcome.id}:{outcome.status.value}",
+                    f"must be job {claim.job.id!r} in status completed, retrying or dead",
+                )
+            del self._leases[outcome.id]
+            self._store(outcome, JobStatus.RUNNING)
+            self._index(outcome)
+            self._history.append((outcome.job_type, outcome))
+            if outcome.status is JobStatus.RETRYING:
+                self._work.notify_all()
+            return outcome
+
+    def reclaim_abandoned(
+        self, queue: str | None = None, *, now: datetime | None = None
+    ) -> list[Job]:
+        """See JobQueue.reclaim_abandoned."""
+        with self._lock:
+            now = now or self.clock.now()
+            expired = [
+                job_id
+                for job_id, lease in self._leases.items()
+                if lease.expires_at <= now and (queue is None or self._jobs[job_id].queue == queue)
+            ]
+            reclaimed = []
+            for job_id in expired:
+                del self._leases[job_id]
+                job = lifecycle.reclaim(self._jobs[job_id], now, self.max_reclaims)
+                self._store(job, JobStatus.RUNNING)
+                self._index(job, front=True)
+                reclaimed.append(job)
+            if reclaimed:
+                self._work.notify_all()
+            return reclaimed
+
+    def promote_due(self, now: datetime | None = None, queue: str | None = None) -> int:
+        """See JobQueue.promote_due."""
+        with self._lock:
+            now = now or self.clock.now()
+            names = list(self._queues) if queue is None else [queue]
+            moved = sum(self._promote_queue(self._queues[q], now) for q in names if q in self._queues)
+            if moved:
+                self._work.notify_all()
+            return moved
+
+    def next_due_at(self, queue: str | None = None) -> datetime | None:
+        """See JobQueue.next_due_at."""
+        with self._lock:
+            names = list(self._queues) if queue is None else [queue]
+            best: datetime | None = None
+            for name in names:
+                index = self._queues.get(name)
+                if index is None:
+                    continue
+                self._drop_stale_scheduled(index)
+                if index.scheduled:
+                    due = self._jobs[index.scheduled[0][2]].run_at
+                    best = due if best is None or due < best else best
+            return best
+
+    def peek(self, queue: str, limit: int = 10) -> list[Job]:
+        """See JobQueue.peek."""
+        with self._lock:
+            index = self._queues.get(queue)
+            if index is None:
+                return []
+            out: list[Job] = []
+            skip = dict(self._stale)
+            for dq in index.ready:
+                for job_id in dq:
+                    if len(out) >= limit:
+                        return out
+                    if skip.get(job_id):
+                        skip[job_id] -= 1
+                        continue
+                    job = self._jobs.get(job_id)
+                    if job is not None and job.status is _READY:
+                        out.append(job)
+            return out
+
+    def delete(self, job_id: str) -> bool:
+        """See JobQueue.delete. A running job's lease goes too; its worker's ack is refused."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return False
+            self._unindex(job)
+            self._leases.pop(job_id, None)
+            self._dead.pop(job_id, None)
+            self._count_status(job, -1)
+            del self._jobs[job_id]
+            return True
+
+    def cancel(self, job_id: str, *, now: datetime | None = None) -> Job:
+        """See JobQueue.cancel."""
+        with self._lock:
+            job = self._require(job_id)
+            cancelled = lifecycle.cancel(job, now or self.clock.now())
+            self._unindex(job)
+            self._store(cancelled, job.status)
+            return cancelled
+
+    def size(self, queue: str) -> int:
+        """See JobQueue.size."""
+        with self._lock:
+            index = self._queues.get(queue)
+            return 0 if index is None else sum(index.ready_sizes)
+
+    def sizes(self, queue: str) -> dict[Priority, int]:
+        """See JobQueue.sizes."""
+        with self._lock:
+            index = self._queues.get(queue)
+            counts = [0] * len(PRIORITIES) if index is None else index.ready_sizes
+            return dict(zip(PRIORITIES, counts, strict=True))
+
+    def queues(self) -> list[str]:
+        """See JobQueue.queues."""
+        with self._lock:
+            return sorted(self._queues)
+
+    def wait_for_jobs(self, queues: Iterable[str] | None, timeout: float) -> bool:
+        """See JobQueue.wait_for_jobs. Woken by enqueue, promotion, retries and reclaims."""
+        names = None if queues is None else list(queues)
+        with self._work:
+            if self._any_ready(names):
+                return True
+            self._work.wait(timeout)
+            return self._any_ready(names)
+
+    # -- store ---------------------------------------------------------------------
+
+    def save(self, job: Job) -> Job:
+        """See JobStore.save. Running jobs are refused: finish them with `ack`."""
+        with self._lock:
+            if job.status is JobStatus.RUNNING or job.id in self._leases:
+                raise InvalidJobError(
+                    "status", job.status.value, "running jobs are finished with ack(), not save()"
+                )
+            old = self._jobs.get(job.id)
+            if old is not None:
+                self._unindex(old)
+                self._dead.pop(job.id, None)
+            self._store(job, None if old is None else old.status, count=False)
+            self._index(job)
+            self._work.notify_all()
+            return job
+
+    def get(self, job_id: str) -> Job | None:
+        """See JobStore.get."""
+        return self._jobs.get(job_id)
+
+    def find(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        queue: str | None = None,
+        tenant_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Job]:
+        """See JobStore.find."""
+        wanted = None if status is None else JobStatus.coerce(status)
+        with self._lock:
+            matches = (
+                job
+                for job in self._jobs.values()
+                if (wanted is None or job.status is wanted)
+                and (job_type is None or job.job_type == job_type)
+                and (queue is None or job.queue == queue)
+                and (tenant_id is None or job.tenant_id == tenant_id)
+            )
+            return list(itertools.islice(matches, limit))
+
+    def dead_letters(
+        self, limit: int | None = 100, *, queue: str | None = None, tenant_id: str | None = None
+    ) -> list[Job]:
+        """See JobStore.dead_letters."""
+        with self._lock:
+            jobs = (self._jobs[i] for i in self._dead)
+            matches = (
+                j
+                for j in jobs
+                if (queue is None or j.queue == queue)
+                and (tenant_id is None or j.tenant_id == tenant_id)
+            )
+            return list(itertools.islice(matches, limit))
+
+    def retry_dead(self, job_id: str, *, now: datetime | None = None) -> Job:
+        """See JobStore.retry_dead."""
+        with self._lock:
+            job = self._require(job_id)
+            revived = lifecycle.retry_dead(job, now or self.clock.now())
+            self._dead.pop(job_id, None)
+            self._store(revived, job.status)
+            self._index(revived)
+            self._work.notify_all()
+            return revived
+
+    # -- stats ---------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """See JobStats.stats."""
+        with self._lock:
+            totals: dict[str, int] = {s.value: 0 for s in JobStatus}
+            for index in self._queues.values():
+                for status, n in index.statuses.items():
+                    totals[status.value] += n
+            return Stats(dict(self._counters), totals)
+
+    def queue_stats(self, queue: str) -> Stats:
+        """See JobStats.queue_stats."""
+        with self._lock:
+            index = self._queues.get(queue) or _QueueIndex()
+            return Stats(dict(index.counters), {s.value: n for s, n in index.statuses.items()})
+
+    def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:
+        """See JobStats.history."""
+        with self._lock:
+            items = (job for t, job in reversed(self._history) if job_type is None or t == job_type)
+            return list(itertools.islice(items, limit))
+
+    # -- lifecycle of the backend ----------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget every job, lease and counter."""
+        with self._lock:
+            self._reset()
+
+    def close(self) -> None:
+        """Nothing to release; present for the JobBackend contract."""
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __repr__(self) -> str:
+        return f"InMemoryBackend(jobs={len(self._jobs)}, clock={self.clock!r})"
+
+    # -- internals (call with the lock held) -------------------------------------------
+
+    def _require(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        return job
+
+    def _held(self, claim: Claim) -> _Lease:
+        lease = self._leases.get(claim.job.id)
+        if lease is None or lease.token != claim.token:
+            self._bump(claim.job.queue, {"lease_lost": 1})
+            raise LeaseLostError(claim.job.id, claim.token)
+        return lease
+
+    def _index_for(self, queue: str) -> _QueueIndex:
+        index = self._queues.get(queue)
+        if index is None:
+            index = self._queues[queue] = _QueueIndex()
+        return index
+
+    def _store(self, job: Job, before: JobStatus | None, *, count: bool = True) -> None:
+        """Write `job`, keep status tallies, and bump the counters of the move."""
+        old = self._jobs.get(job.id)
+        if old is not None:
+            self._count_status(old, -1)
+        self._jobs[job.id] = job
+        self._count_status(job, +1)
+        if count:
+            self._bump(job.queue, transition_counts(before, job))
+
+    def _count_status(self, job: Job, delta: int) -> None:
+        self._index_for(job.queue).statuses[job.status] += delta
+
+    def _bump(self, queue: str, delta: dict[str, int]) -> None:
+        if delta:
+            add_counts(self._counters, delta)
+            add_counts(self._index_for(queue).counters, delta)
+
+    def _index(self, job: Job, *, front: bool = False) -> None:
+        """Put a stored job where its status says: ready, scheduled or dead letters."""
+        index = self._index_for(job.queue)
+        if job.status is _READY:
+            rank = job.priority.rank
+            if front:
+                index.ready[rank].appendleft(job.id)
+            else:
+                index.ready[rank].append(job.id)
+            index.ready_sizes[rank] += 1
+        elif job.status in _WAITING:
+            seq = next(self._seq)
+            self._sched_seq[job.id] = seq
+            heapq.heappush(index.scheduled, (job.run_at.timestamp(), seq, job.id))
+        elif job.status is JobStatus.DEAD:
+            self._dead[job.id] = None
+
+    def _unindex(self, job: Job) -> None:
+        """Take a stored job out of the ready deque or scheduled heap it sits in."""
+        index = self._index_for(job.queue)
+        if job.status is _READY:
+            self._stale[job.id] = self._stale.get(job.id, 0) + 1
+            index.ready_sizes[job.priority.rank] -= 1
+        elif job.status in _WAITING:
+            self._sched_seq.pop(job.id, None)
+
+    def _pop_ready(self, index: _QueueIndex) -> Iterator[str]:
+        """Yield ready job ids in strict priority then FIFO order, removing each."""
+        for rank, dq in enumerate(index.ready):
+            while dq:
+                job_id = dq.popleft()
+                stale = self._stale.get(job_id)
+                if stale:
+                    if stale == 1:
+                        del self._stale[job_id]
+                    else:
+                        self._stale[job_id] = stale - 1
+                    continue
+                index.ready_sizes[rank] -= 1
+                yield job_id
+
+    def _promote_queue(self, index: _QueueIndex, now: datetime) -> int:
+        heap = index.scheduled
+        limit = now.timestamp()
+        moved = 0
+        while heap and heap[0][0] <= limit:
+            _, seq, job_id = heapq.heappop(heap)
+            if self._sched_seq.get(job_id) != seq:
+                continue
+            del self._sched_seq[job_id]
+            promoted = lifecycle.promote(self._jobs[job_id], now)
+            self._store(promoted, None, count=False)
+            self._index(promoted)
+            moved += 1
+        return moved
+
+    def _drop_stale_scheduled(self, index: _QueueIndex) -> None:
+        heap = index.scheduled
+        while heap and self._sched_seq.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+
+    def _any_ready(self, names: list[str] | None) -> bool:
+        indexes = self._queues.values() if names is None else (
+            self._queues[n] for n in names if n in self._queues
+        )
+        return any(sum(index.ready_sizes) for index in indexes)
+

@@ -1,0 +1,368 @@
+"""JobKit: one object holding a backend, a handler registry, a clock and a retry policy.
+
+>>> import jobkit
+>>> kit = jobkit.connect("memory://", clock=jobkit.FakeClock())
+>>> @kit.handler("greet")
+... def greet(args):
+...     return f"hello {args['name']}"
+>>> job = kit.enqueue("greet", {"name": "Ada"}, priority="high")
+>>> kit.run_until_idle()
+1
+>>> kit.get(job.id).result
+'hello Ada'
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jobkit.clock import SystemClock
+from jobkit.core.errors import InvalidJobError, InvalidUrlError, JobNotFoundError
+from jobkit.core.model import Job, JobStatus, Priority, build_job, require_aware, validate_name
+from jobkit.core.retry import RetryPolicy
+from jobkit.core.stats import Stats
+from jobkit.ports import Clock, Handler, JobBackend
+from jobkit.registry import Registry
+from jobkit.worker import Worker, WorkerPool
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_UNSET: Any = object()
+
+
+def new_job_id() -> str:
+    """A fresh random job id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def create_job(
+    job_type: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    queue: str = "default",
+    priority: Priority | str = Priority.DEFAULT,
+    max_retries: int = 3,
+    run_at: datetime | None = None,
+    tenant_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    id: str | None = None,
+    now: datetime | None = None,
+) -> Job:
+    """A validated new Job (pending, or scheduled if `run_at` is in the future).
+
+    `id` defaults to a fresh random id and `now` to the system time; the pure
+    `jobkit.core.model.build_job` does the validation. Raises InvalidJobError naming
+    the bad field and value; nothing is enqueued.
+    """
+    return build_job(
+        job_type,
+        args,
+        id=new_job_id() if id is None else id,
+        now=datetime.now(UTC) if now is None else now,
+        queue=queue,
+        priority=priority,
+        max_retries=max_retries,
+        run_at=run_at,
+        tenant_id=tenant_id,
+        metadata=metadata,
+    )
+
+
+class JobKit:
+    """The facade most code uses: enqueue, run, inspect.
+
+    `backend`, `registry`, `clock` and `retry_policy` are public attributes.
+    """
+
+    def __init__(
+        self,
+        backend: JobBackend,
+        *,
+        registry: Registry | None = None,
+        clock: Clock | None = None,
+        retry_policy: RetryPolicy | None = None,
+        tenant_id: str | None = None,
+        id_factory: Callable[[], str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry if registry is not None else Registry()
+        self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
+        self.retry_policy = retry_policy or RetryPolicy.default()
+        self.tenant_id = tenant_id
+        self.id_factory = id_factory or new_job_id
+        self.rng = rng or random.Random()
+        self._inline: Worker | None = None
+
+    # -- handlers ---------------------------------------------------------------------
+
+    def handler(self, job_type: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Decorator registering a handler; options as in `Registry.register`."""
+        return self.registry.handler(job_type, **options)
+
+    def register(self, job_type: str, fn: Handler, **options: Any) -> Handler:
+        """Register `fn` for `job_type` (see `Registry.register`)."""
+        return self.registry.register(job_type, fn, **options)
+
+    # -- enqueue ----------------------------------------------------------------------
+
+    def build(
+        self,
+        job_type: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        priority: Priority | str | None = None,
+        max_retries: int | None = None,
+        run_at: datetime | None = None,
+        delay: float | timedelta | None = None,
+        tenant_id: str | None = _UNSET,
+        metadata: Mapping[str, Any] | None = None,
+        id: str | None = None,
+    ) -> Job:
+        """A validated job with this kit's defaults filled in, not yet enqueued.
+
+        Unset options come from the handler's registration, then the library
+        defaults (queue "default", priority "default", max_retries 3)."""
+        spec = self.registry.spec(job_type) if isinstance(job_type, str) else None
+        now = self.clock.now()
+        if delay is not None:
+            if run_at is not None:
+                raise InvalidJobError("delay", delay, "give run_at or delay, not both")
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                raise InvalidJobError("delay", delay, "must be seconds >= 0 or a timedelta")
+            run_at = now + timedelta(seconds=seconds)
+        return build_job(
+            job_type,
+            args,
+            id=id if id is not None else self.id_factory(),
+            now=now,
+            queue=queue or (spec.queue if spec and spec.queue else "default"),
+            priority=priority or (spec.priority if spec and spec.priority else Priority.DEFAULT),
+            max_retries=_first_set(max_retries, spec.max_retries if spec else None, 3),
+            run_at=run_at,
+            tenant_id=self.tenant_id if tenant_id is _UNSET else tenant_id,
+            metadata=metadata,
+        )
+
+    def enqueue(self, job_type: str, args: Mapping[str, Any] | None = None, **options: Any) -> Job:
+        """Validate and enqueue one job; returns it (pending, or scheduled with run_at/delay).
+
+        Options: queue, priority, max_retries, run_at, delay, tenant_id, metadata, id.
+        Bad input raises InvalidJobError and enqueues nothing."""
+        return self.backend.enqueue(self.build(job_type, args, **options))
+
+    def enqueue_many(self, jobs: Iterable[Mapping[str, Any] | Job]) -> list[Job]:
+        """Enqueue many jobs atomically (all or none). Each item is a Job or a dict of
+        `enqueue` keyword arguments including `job_type`."""
+        built = [
+            item if isinstance(item, Job) else self.build(**dict(item))
+            for item in jobs
+        ]
+        return self.backend.enqueue_many(built)
+
+    def schedule(
+        self,
+        job_type: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        run_at: datetime | None = None,
+        delay: float | timedelta | None = None,
+        **options: Any,
+    ) -> Job:
+        """Enqueue a job to run at `run_at` (aware datetime) or after `delay` seconds."""
+        if (run_at is None) == (delay is None):
+            raise InvalidJobError("run_at", run_at, "schedule() needs exactly one of run_at or delay")
+        if run_at is not None:
+            run_at = require_aware("run_at", run_at)
+        return self.enqueue(job_type, args, run_at=run_at, delay=delay, **options)
+
+    # -- inspect and manage ----------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None (another tenant's job is None too)."""
+        job = self.backend.get(job_id)
+        if job is not None and self.tenant_id is not None and job.tenant_id != self.tenant_id:
+            return None
+        return job
+
+    def find(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        queue: str | None = None,
+        tenant_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Job]:
+        """Jobs matching every filter (see JobStore.find); scoped to this kit's tenant."""
+        return self.backend.find(
+            status=status,
+            job_type=job_type,
+            queue=queue,
+            tenant_id=self.tenant_id or tenant_id,
+            limit=limit,
+        )
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a job that has not started yet."""
+        self._require(job_id)
+        return self.backend.cancel(job_id, now=self.clock.now())
+
+    def delete(self, job_id: str) -> bool:
+        """Remove a job entirely; False if it did not exist."""
+        if self.get(job_id) is None:
+            return False
+        return self.backend.delete(job_id)
+
+    def dead_letters(self, limit: int | None = 100, *, queue: str | None = None) -> list[Job]:
+        """Jobs in the dead-letter queue (this kit's tenant only, if it has one)."""
+        return self.backend.dead_letters(limit, queue=queue, tenant_id=self.tenant_id)
+
+    def retry_dead(self, job_id: str) -> Job:
+        """Put a dead job back as pending with its retry count reset."""
+        self._require(job_id)
+        return self.backend.retry_dead(job_id, now=self.clock.now())
+
+    def stats(self) -> Stats:
+        """Global counters and jobs per status."""
+        return self.backend.stats()
+
+    def queue_stats(self, queue: str) -> Stats:
+        """Counters and jobs per status of one queue."""
+        return self.backend.queue_stats(queue)
+
+    def sizes(self, queue: str = "default") -> dict[Priority, int]:
+        """Ready jobs of `queue` per priority."""
+        return self.backend.sizes(queue)
+
+    def queues(self) -> list[str]:
+        """Every queue name the backend knows."""
+        return self.backend.queues()
+
+    # -- run --------------------------------------------------------------------------
+
+    def run_until_idle(self, max_jobs: int | None = None, *, queues: Sequence[str] | None = None) -> int:
+        """Process ready jobs in this thread until none is ready; how many ran.
+
+        Deterministic. Scheduled jobs and retries wait for their time: advance a
+        FakeClock (or use `jobkit.testing.drain`) to run them."""
+        if queues is not None:
+            return self.worker(queues=queues).run_until_idle(max_jobs)
+        if self._inline is None:
+            self._inline = self.worker(worker_id="inline")
+        return self._inline.run_until_idle(max_jobs)
+
+    def worker(self, *, visibility_timeout: float = 30.0, heartbeat_interval: float = 10.0, **options: Any) -> Worker:
+        """A Worker on this kit's backend, registry, clock, policy and rng."""
+        options.setdefault("clock", self.clock)
+        options.setdefault("retry_policy", self.retry_policy)
+        options.setdefault("rng", self.rng)
+        return Worker(
+            self.backend,
+            self.registry,
+            visibility_timeout=visibility_timeout,
+            heartbeat_interval=heartbeat_interval,
+            **options,
+        )
+
+    def pool(self, worker_count: int = 5, poll_interval: float = 0.5, **options: Any) -> WorkerPool:
+        """A WorkerPool (not started) on this kit; use `with kit.pool() as pool:`."""
+        options.setdefault("clock", self.clock)
+        options.setdefault("retry_policy", self.retry_policy)
+        options.setdefault("rng", self.rng)
+        return WorkerPool(
+            self.backend, self.registry, worker_count=worker_count, poll_interval=poll_interval, **options
+        )
+
+    # -- tenants ----------------------------------------------------------------------
+
+    def for_tenant(self, tenant_id: str) -> JobKit:
+        """The same kit (backend, registry, clock, policy) acting for `tenant_id`:
+        enqueues carry it; get/find/dead_letters see only its jobs."""
+        return JobKit(
+            self.backend,
+            registry=self.registry,
+            clock=self.clock,
+            retry_policy=self.retry_policy,
+            tenant_id=validate_name("tenant_id", tenant_id),
+            id_factory=self.id_factory,
+            rng=self.rng,
+        )
+
+    # -- frames -----------------------------------------------------------------------
+
+    def jobs_frame(self, **filters: Any) -> pd.DataFrame:
+        """Every job (or those matching `find` filters) as a typed DataFrame."""
+        from jobkit.frames import jobs_frame
+
+        return jobs_frame(self, **filters)
+
+    def stats_frame(self) -> pd.DataFrame:
+        """Counters per queue and globally as a DataFrame."""
+        from jobkit.frames import stats_frame
+
+        return stats_frame(self)
+
+    def close(self) -> None:
+        """Close the backend."""
+        self.backend.close()
+
+    def __repr__(self) -> str:
+        tenant = f", tenant_id={self.tenant_id!r}" if self.tenant_id else ""
+        return f"JobKit({self.backend!r}, handlers={self.registry.job_types()!r}{tenant})"
+
+    def _require(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        return job
+
+
+def connect(
+    url: str = "memory://",
+    *,
+    clock: Clock | None = None,
+    retry_policy: RetryPolicy | None = None,
+    registry: Registry | None = None,
+    **options: Any,
+) -> JobKit:
+    """A JobKit on the backend the URL names.
+
+    Supported: `memory://` (the in-memory default; options: max_reclaims,
+    history_size). Raises InvalidUrlError naming the URL's scheme otherwise.
+    """
+    scheme = urlsplit(url).scheme if isinstance(url, str) else None
+    if scheme == "memory":
+        from jobkit.adapters.memory import InMemoryBackend
+
+        backend_options = {k: options.pop(k) for k in ("max_reclaims", "history_size") if k in options}
+        backend = InMemoryBackend(clock, **backend_options)
+        return JobKit(backend, registry=registry, clock=clock, retry_policy=retry_policy, **options)
+    raise InvalidUrlError(
+        f"invalid url={_redact(url)!r}: unsupported scheme {scheme!r}; supported: memory://"
+    )
+
+
+def _redact(url: object) -> object:
+    """The URL with any password replaced, so errors never leak credentials."""
+    if not isinstance(url, str):
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _first_set(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    raise AssertionError("unreachable: the last default is never None")

@@ -1,0 +1,175 @@
+"""The per-job step shared by worker threads, `run_until_idle` and the simulator.
+
+    begin  : claim the most urgent ready job of the first queue that has one, at `now`
+    run    : call its handler (plain or async) inside the job's context
+    finish : turn the outcome into complete / retry after the policy's delay / dead at
+             `now`, and ack it to the backend in one atomic step
+
+Threads call begin → run → finish at once; the simulator calls `finish` at
+`now + duration` in virtual time. Nothing here reads a clock: callers pass `now`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import random
+import threading
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jobkit.core import lifecycle
+from jobkit.core.errors import InvalidJobError, LeaseLostError, NoHandlerError
+from jobkit.core.model import Job, JobError
+from jobkit.core.retry import RetryPolicy
+from jobkit.ports import Claim, JobBackend
+from jobkit.registry import Registry
+from jobkit.tenant import tenant_scope
+
+log = logging.getLogger("jobkit.worker")
+
+_current_job: ContextVar[Job | None] = ContextVar("jobkit_job", default=None)
+
+
+def current_job() -> Job | None:
+    """The job whose handler is running in this context, or None outside a handler."""
+    return _current_job.get()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Return this from a handler to fail the attempt without raising.
+
+    `retryable=False` sends the job straight to the dead-letter queue.
+    """
+
+    message: str
+    type: str = "Failure"
+    retryable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one handler call produced: a result, or an error."""
+
+    ok: bool
+    result: Any = None
+    error: JobError | None = None
+    retryable: bool = True
+
+    @classmethod
+    def success(cls, result: Any) -> Outcome:
+        """A successful attempt with `result`."""
+        return cls(True, result)
+
+    @classmethod
+    def failure(cls, error: JobError, *, retryable: bool = True) -> Outcome:
+        """A failed attempt with `error`."""
+        return cls(False, error=error, retryable=retryable)
+
+
+def begin(
+    backend: JobBackend,
+    queues: Sequence[str],
+    worker_id: str,
+    now: datetime,
+    *,
+    lease_seconds: float = 30.0,
+) -> Claim | None:
+    """Claim one job from the first of `queues` that has a ready one, at `now`."""
+    for queue in queues:
+        claim = backend.dequeue(queue, worker_id, lease_seconds=lease_seconds, now=now)
+        if claim is not None:
+            return claim
+    return None
+
+
+def run(registry: Registry, job: Job) -> Outcome:
+    """Call the job's handler with its args inside the job's context; never raises
+    for the handler's sake (only BaseExceptions such as KeyboardInterrupt pass)."""
+    spec = registry.spec(job.job_type)
+    if spec is None:
+        err = NoHandlerError(job.job_type, tuple(registry.job_types()))
+        return Outcome.failure(JobError(type(err).__name__, str(err)))
+    token = _current_job.set(job)
+    try:
+        with tenant_scope(job.tenant_id):
+            args = dict(job.args)
+            value = _run_async(spec.fn, args) if spec.is_async else spec.fn(args)
+    except Exception as exc:
+        return Outcome.failure(
+            JobError(type(exc).__name__, str(exc), traceback.format_exc())
+        )
+    finally:
+        _current_job.reset(token)
+    if isinstance(value, Failure):
+        return Outcome.failure(JobError(value.type, value.message), retryable=value.retryable)
+    return Outcome.success(value)
+
+
+def finish(
+    backend: JobBackend,
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+) -> Job | None:
+    """Record `outcome` for `claim` at `now`: completed, retrying after `policy`'s delay,
+    or dead; then ack. Returns the stored job, or None if the lease was lost (the
+    backend refused the outcome; the job's new owner decides it)."""
+    job = claim.job
+    if outcome.ok:
+        try:
+            final = lifecycle.complete(job, outcome.result, now)
+        except InvalidJobError as exc:
+            final = lifecycle.fail(job, JobError(type(exc).__name__, str(exc)), now, policy, rng)
+    else:
+        assert outcome.error is not None
+        final = lifecycle.fail(job, outcome.error, now, policy, rng, retryable=outcome.retryable)
+    try:
+        return backend.ack(claim, final, now=now)
+    except LeaseLostError as exc:
+        log.warning("outcome of job %s refused: %s", job.id, exc)
+        return None
+
+
+def policy_for(registry: Registry, job: Job, default: RetryPolicy) -> RetryPolicy:
+    """The retry policy of the job's handler registration, else `default`."""
+    spec = registry.spec(job.job_type)
+    return spec.retry_policy if spec is not None and spec.retry_policy is not None else default
+
+
+def _run_async(fn: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, Any]) -> Any:
+    """Run an async handler to completion from synchronous code.
+
+    Inside a thread that already runs an event loop (a Jupyter cell), the coroutine
+    runs on a fresh loop in a helper thread, with this context copied."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_call(fn, args))
+    box: dict[str, Any] = {}
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box["value"] = ctx.run(asyncio.run, _call(fn, args))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name="jobkit-async-handler")
+    helper.start()
+    helper.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+async def _call(fn: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, Any]) -> Any:
+    return await fn(args)

@@ -1,0 +1,366 @@
+"""Worker (one loop) and WorkerPool (N workers on threads).
+
+A Worker drives `jobkit.step` — begin → run → finish — either inline
+(`run_once`, `run_until_idle`: single-threaded and deterministic, for tests and
+notebooks) or on a background thread (`start` / `stop`), where a companion thread
+renews the lease of the job in hand every `heartbeat_interval` seconds. Before it
+claims, every loop reclaims expired leases at most once per heartbeat interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from jobkit import step
+from jobkit.clock import SystemClock
+from jobkit.core.errors import LeaseLostError
+from jobkit.core.model import Job, JobStatus, validate_name
+from jobkit.core.retry import RetryPolicy
+from jobkit.ports import Claim, Clock, JobBackend
+from jobkit.registry import Registry
+
+log = logging.getLogger("jobkit.worker")
+
+_worker_numbers = itertools.count(1)
+
+
+def default_worker_id() -> str:
+    """`host:pid:n`, unique per worker in this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{next(_worker_numbers)}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStatus:
+    """A snapshot of one worker."""
+
+    worker_id: str
+    running: bool
+    processed: int
+    succeeded: int
+    failed: int
+    current_job_id: str | None
+
+
+class Worker:
+    """Takes jobs from a backend and runs their handlers.
+
+    Args:
+        backend: where jobs come from.
+        registry: job type -> handler.
+        queues: queues to serve, most important first (strict order). None serves
+            every queue the backend knows, starting from a different one each time so
+            none starves.
+        clock: source of `now` (default: the backend's clock, else the system clock).
+        retry_policy: delays between attempts (handlers may register their own).
+        visibility_timeout: seconds a claimed job stays leased without a heartbeat.
+        heartbeat_interval: seconds between lease renewals and between reclaim passes.
+        poll_interval: longest real wait between checks when idle in the background.
+        rng: source of retry jitter (seed it for reproducible runs).
+    """
+
+    def __init__(
+        self,
+        backend: JobBackend,
+        registry: Registry,
+        *,
+        queues: Sequence[str] | None = None,
+        clock: Clock | None = None,
+        retry_policy: RetryPolicy | None = None,
+        worker_id: str | None = None,
+        visibility_timeout: float = 30.0,
+        heartbeat_interval: float = 10.0,
+        poll_interval: float = 0.5,
+        rng: random.Random | None = None,
+    ) -> None:
+        if visibility_timeout <= 0 or heartbeat_interval <= 0 or poll_interval <= 0:
+            raise ValueError(
+                "visibility_timeout, heartbeat_interval and poll_interval must be > 0 seconds "
+                f"(got {visibility_timeout}, {heartbeat_interval}, {poll_interval})"
+            )
+        if heartbeat_interval >= visibility_timeout:
+            raise ValueError(
+                f"heartbeat_interval={heartbeat_interval} must be shorter than "
+                f"visibility_timeout={visibility_timeout}, or leases expire between heartbeats"
+            )
+        self.backend = backend
+        self.registry = registry
+        self.queues = None if queues is None else [validate_name("queue", q) for q in queues]
+        self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
+        self.retry_policy = retry_policy or RetryPolicy.default()
+        self.worker_id = worker_id or default_worker_id()
+        self.visibility_timeout = visibility_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.poll_interval = poll_interval
+        self.rng = rng or random.Random()
+        self._rotation = 0
+        self._last_reclaim: datetime | None = None
+        self._current: Claim | None = None
+        self._current_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.processed = self.succeeded = self.failed = 0
+
+    # -- the step, in two halves ------------------------------------------------------
+
+    def begin(self, now: datetime | None = None) -> Claim | None:
+        """Reclaim expired leases if due, then claim the next job at `now`."""
+        now = now or self.clock.now()
+        self._maybe_reclaim(now)
+        return step.begin(
+            self.backend,
+            self._queue_order(),
+            self.worker_id,
+            now,
+            lease_seconds=self.visibility_timeout,
+        )
+
+    def finish(self, claim: Claim, outcome: step.Outcome, now: datetime | None = None) -> Job | None:
+        """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
+        policy = step.policy_for(self.registry, claim.job, self.retry_policy)
+        job = step.finish(
+            self.backend, claim, outcome, now or self.clock.now(), policy, self.rng
+        )
+        self.processed += 1
+        if outcome.ok and job is not None and job.status is JobStatus.COMPLETED:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        return job
+
+    def process(self, claim: Claim) -> Job | None:
+        """Run a claimed job's handler and finish it now; the stored job (None if the
+        lease was lost meanwhile)."""
+        with self._current_lock:
+            self._current = claim
+        try:
+            outcome = step.run(self.registry, claim.job)
+        finally:
+            with self._current_lock:
+                self._current = None
+        if not outcome.ok and outcome.error is not None:
+            log.info(
+                "job %s (%s) failed: %s: %s",
+                claim.job.id, claim.job.job_type, outcome.error.type, outcome.error.message,
+            )
+        return self.finish(claim, outcome)
+
+    # -- driving it -------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Process at most one ready job; True if one was processed."""
+        claim = self.begin()
+        if claim is None:
+            return False
+        self.process(claim)
+        return True
+
+    def run_until_idle(self, max_jobs: int | None = None) -> int:
+        """Process ready jobs in this thread until none is ready (or `max_jobs` were
+        processed); returns how many. Scheduled jobs wait for their time: move a
+        FakeClock forward to make them due."""
+        count = 0
+        while max_jobs is None or count < max_jobs:
+            if not self.run_once():
+                break
+            count += 1
+        return count
+
+    def start(self) -> None:
+        """Process jobs on a background thread until `stop()`."""
+        if self.running:
+            return
+        self._stopping.clear()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"jobkit-worker-{self.worker_id}", daemon=True),
+            threading.Thread(target=self._heartbeats, name=f"jobkit-heartbeat-{self.worker_id}", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the background loop to stop after the job in hand; returns at once."""
+        self._stopping.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the job in hand and wait up to `timeout` seconds for it."""
+        self.request_stop()
+        self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the background threads to end (after `request_stop`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(remaining)
+
+    @property
+    def running(self) -> bool:
+        """Whether the background loop is alive."""
+        return any(t.is_alive() for t in self._threads)
+
+    def status(self) -> WorkerStatus:
+        """Counts and the job in hand."""
+        with self._current_lock:
+            current = self._current.job.id if self._current else None
+        return WorkerStatus(
+            self.worker_id, self.running, self.processed, self.succeeded, self.failed, current
+        )
+
+    def __repr__(self) -> str:
+        return f"Worker({self.worker_id!r}, queues={self.queues!r}, processed={self.processed})"
+
+    # -- internals --------------------------------------------------------------------
+
+    def _queue_order(self) -> list[str]:
+        if self.queues is not None:
+            return self.queues
+        names = self.backend.queues()
+        if not names:
+            return names
+        self._rotation = (self._rotation + 1) % len(names)
+        return names[self._rotation :] + names[: self._rotation]
+
+    def _maybe_reclaim(self, now: datetime) -> None:
+        last = self._last_reclaim
+        if last is not None and now - last < timedelta(seconds=self.heartbeat_interval) and now >= last:
+            return
+        self._last_reclaim = now
+        for queue in self.queues or [None]:
+            for job in self.backend.reclaim_abandoned(queue, now=now):
+                log.warning(
+                    "reclaimed job %s (%s): its lease expired; now %s",
+                    job.id, job.job_type, job.status.value,
+                )
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.run_once():
+                    continue
+                self.backend.wait_for_jobs(self.queues, self.poll_interval)
+            except Exception:  # a backend hiccup must not kill the worker
+                log.exception("worker %s: error in loop; retrying in %ss", self.worker_id, self.poll_interval)
+                self._stopping.wait(self.poll_interval)
+
+    def _heartbeats(self) -> None:
+        loop = self._threads[0]
+        while True:
+            loop.join(self.heartbeat_interval)  # wakes early when the loop ends
+            if not loop.is_alive():
+                return
+            with self._current_lock:
+                claim = self._current
+            if claim is None:
+                continue
+            try:
+                renewed = self.backend.heartbeat(claim, lease_seconds=self.visibility_timeout)
+            except LeaseLostError:
+                log.warning("worker %s lost the lease on job %s", self.worker_id, claim.job.id)
+                continue
+            except Exception:
+                log.exception("worker %s: heartbeat failed", self.worker_id)
+                continue
+            with self._current_lock:
+                if self._current is not None and self._current.token == renewed.token:
+                    self._current = renewed
+
+
+class WorkerPool:
+    """`worker_count` Workers on background threads, sharing one backend and registry.
+
+    Use as a context manager, or `start()` / `stop()`. `stop()` is graceful: each
+    worker finishes the job in hand, then its thread ends.
+    """
+
+    def __init__(
+        self,
+        backend: JobBackend,
+        registry: Registry,
+        *,
+        worker_count: int = 5,
+        poll_interval: float = 0.5,
+        queues: Sequence[str] | None = None,
+        name: str | None = None,
+        **worker_options: object,
+    ) -> None:
+        if isinstance(worker_count, bool) or not isinstance(worker_count, int) or worker_count < 1:
+            raise ValueError(f"worker_count={worker_count!r} must be an int >= 1")
+        base = name or default_worker_id()
+        self.backend = backend
+        self.workers = [
+            Worker(
+                backend,
+                registry,
+                queues=queues,
+                worker_id=f"{base}/{i}",
+                poll_interval=poll_interval,
+                **worker_options,  # type: ignore[arg-type]
+            )
+            for i in range(worker_count)
+        ]
+
+    def start(self) -> WorkerPool:
+        """Start every worker's thread; returns the pool."""
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask every worker to stop, then wait (up to `timeout` in all) for them."""
+        for worker in self.workers:
+            worker.request_stop()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for worker in self.workers:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            worker.join(remaining)
+
+    def wait_until_idle(self, timeout: float | None = None, *, interval: float = 0.01) -> bool:
+        """Block until no job is pending or running (scheduled ones may remain);
+        False if `timeout` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            statuses = self.backend.stats().statuses
+            if statuses.get("pending", 0) == 0 and statuses.get("running", 0) == 0:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+
+    @property
+    def running(self) -> bool:
+        """Whether any worker thread is alive."""
+        return any(w.running for w in self.workers)
+
+    @property
+    def processed(self) -> int:
+        """Jobs processed by all workers so far."""
+        return sum(w.processed for w in self.workers)
+
+    def status(self) -> list[WorkerStatus]:
+        """One snapshot per worker."""
+        return [w.status() for w in self.workers]
+
+    def __enter__(self) -> WorkerPool:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"WorkerPool(workers={len(self.workers)}, running={self.running}, processed={self.processed})"
+
