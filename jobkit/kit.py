@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 from jobkit.clock import SystemClock
 from jobkit.core.errors import InvalidJobError, InvalidUrlError, JobNotFoundError
 from jobkit.core.model import Job, JobStatus, Priority, build_job, require_aware, validate_name
-from jobkit.core.retry import RetryPolicy
+from jobkit.core.retry import MAX_SECONDS, RetryPolicy
 from jobkit.core.stats import Stats
 from jobkit.ports import Clock, Handler, JobBackend
 from jobkit.registry import Registry
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _UNSET: Any = object()
+_BUILD_OPTIONS = frozenset(
+    {
+        "job_type",
+        "args",
+        "queue",
+        "priority",
+        "max_retries",
+        "run_at",
+        "delay",
+        "tenant_id",
+        "metadata",
+        "id",
+    }
+)
 
 
 def new_job_id() -> str:
@@ -135,20 +150,17 @@ class JobKit:
         if delay is not None:
             if run_at is not None:
                 raise InvalidJobError("delay", delay, "give run_at or delay, not both")
-            seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
-            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-                raise InvalidJobError("delay", delay, "must be seconds >= 0 or a timedelta")
-            run_at = now + timedelta(seconds=seconds)
+            run_at = now + _delay(delay)
         return build_job(
             job_type,
             args,
             id=id if id is not None else self.id_factory(),
             now=now,
-            queue=queue or (spec.queue if spec and spec.queue else "default"),
-            priority=priority or (spec.priority if spec and spec.priority else Priority.DEFAULT),
+            queue=_first_set(queue, spec.queue if spec else None, "default"),
+            priority=_first_set(priority, spec.priority if spec else None, Priority.DEFAULT),
             max_retries=_first_set(max_retries, spec.max_retries if spec else None, 3),
             run_at=run_at,
-            tenant_id=self.tenant_id if tenant_id is _UNSET else tenant_id,
+            tenant_id=self._tenant(self.tenant_id if tenant_id is _UNSET else tenant_id),
             metadata=metadata,
         )
 
@@ -163,10 +175,39 @@ class JobKit:
         """Enqueue many jobs atomically (all or none). Each item is a Job or a dict of
         `enqueue` keyword arguments including `job_type`."""
         built = [
-            item if isinstance(item, Job) else self.build(**dict(item))
+            self._tenant_job(item) if isinstance(item, Job) else self._build_from(item)
             for item in jobs
         ]
         return self.backend.enqueue_many(built)
+
+    def _build_from(self, item: Mapping[str, Any]) -> Job:
+        if not isinstance(item, Mapping):
+            raise InvalidJobError(
+                "jobs", item, "items must be Jobs or dicts of enqueue() arguments"
+            )
+        options = dict(item)
+        if "job_type" not in options:
+            raise InvalidJobError("job_type", None, "is required in each enqueue_many() dict")
+        unknown = options.keys() - _BUILD_OPTIONS
+        if unknown:
+            raise InvalidJobError(
+                "jobs",
+                sorted(unknown),
+                f"unknown keys; allowed: {', '.join(sorted(_BUILD_OPTIONS))}",
+            )
+        return self.build(**options)
+
+    def _tenant(self, tenant_id: str | None) -> str | None:
+        """The tenant a new job gets: a tenant-scoped kit only writes its own jobs."""
+        if self.tenant_id is not None and tenant_id != self.tenant_id:
+            raise InvalidJobError(
+                "tenant_id", tenant_id, f"this kit acts for tenant {self.tenant_id!r} only"
+            )
+        return tenant_id
+
+    def _tenant_job(self, job: Job) -> Job:
+        self._tenant(job.tenant_id)
+        return job
 
     def schedule(
         self,
@@ -179,7 +220,9 @@ class JobKit:
     ) -> Job:
         """Enqueue a job to run at `run_at` (aware datetime) or after `delay` seconds."""
         if (run_at is None) == (delay is None):
-            raise InvalidJobError("run_at", run_at, "schedule() needs exactly one of run_at or delay")
+            raise InvalidJobError(
+                "run_at", run_at, "schedule() needs exactly one of run_at or delay"
+            )
         if run_at is not None:
             run_at = require_aware("run_at", run_at)
         return self.enqueue(job_type, args, run_at=run_at, delay=delay, **options)
@@ -249,7 +292,9 @@ class JobKit:
 
     # -- run --------------------------------------------------------------------------
 
-    def run_until_idle(self, max_jobs: int | None = None, *, queues: Sequence[str] | None = None) -> int:
+    def run_until_idle(
+        self, max_jobs: int | None = None, *, queues: Sequence[str] | None = None
+    ) -> int:
         """Process ready jobs in this thread until none is ready; how many ran.
 
         Deterministic. Scheduled jobs and retries wait for their time: advance a
@@ -260,7 +305,9 @@ class JobKit:
             self._inline = self.worker(worker_id="inline")
         return self._inline.run_until_idle(max_jobs)
 
-    def worker(self, *, visibility_timeout: float = 30.0, heartbeat_interval: float = 10.0, **options: Any) -> Worker:
+    def worker(
+        self, *, visibility_timeout: float = 30.0, heartbeat_interval: float = 10.0, **options: Any
+    ) -> Worker:
         """A Worker on this kit's backend, registry, clock, policy and rng."""
         options.setdefault("clock", self.clock)
         options.setdefault("retry_policy", self.retry_policy)
@@ -279,7 +326,11 @@ class JobKit:
         options.setdefault("retry_policy", self.retry_policy)
         options.setdefault("rng", self.rng)
         return WorkerPool(
-            self.backend, self.registry, worker_count=worker_count, poll_interval=poll_interval, **options
+            self.backend,
+            self.registry,
+            worker_count=worker_count,
+            poll_interval=poll_interval,
+            **options,
         )
 
     # -- tenants ----------------------------------------------------------------------
@@ -343,7 +394,9 @@ def connect(
     if scheme == "memory":
         from jobkit.adapters.memory import InMemoryBackend
 
-        backend_options = {k: options.pop(k) for k in ("max_reclaims", "history_size") if k in options}
+        backend_options = {
+            k: options.pop(k) for k in ("max_reclaims", "history_size") if k in options
+        }
         backend = InMemoryBackend(clock, **backend_options)
         return JobKit(backend, registry=registry, clock=clock, retry_policy=retry_policy, **options)
     raise InvalidUrlError(
@@ -352,16 +405,39 @@ def connect(
 
 
 def _redact(url: object) -> object:
-    """The URL with any password replaced, so errors never leak credentials."""
+    """The URL without credentials, so errors and logs never leak them.
+
+    Everything between `scheme://` and the last `@` (user info, whatever characters a
+    password holds) becomes `***`, and a query string (`?password=...`) becomes `?***`.
+    """
     if not isinstance(url, str):
         return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:
+        rest = "***" + rest[rest.rindex("@") :]
+    if "?" in rest:
+        rest = rest[: rest.index("?")] + "?***"
+    return f"{scheme}{sep}{rest}"
 
 
-def _first_set(*values: int | None) -> int:
+def _delay(delay: float | timedelta) -> timedelta:
+    seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+    if (
+        not isinstance(seconds, int | float)
+        or isinstance(seconds, bool)
+        or not math.isfinite(seconds)
+        or not 0 <= seconds <= MAX_SECONDS
+    ):
+        raise InvalidJobError(
+            "delay", delay, f"must be a number of seconds from 0 to {MAX_SECONDS:g} or a timedelta"
+        )
+    return timedelta(seconds=seconds)
+
+
+def _first_set(*values: Any) -> Any:
+    """The first value that is not None (the last is the library default)."""
     for value in values:
         if value is not None:
             return value

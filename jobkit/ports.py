@@ -61,7 +61,12 @@ class JobQueue(Protocol):
         ...
 
     def dequeue(
-        self, queue: str, worker_id: str, *, lease_seconds: float = 30.0, now: datetime | None = None
+        self,
+        queue: str,
+        worker_id: str,
+        *,
+        lease_seconds: float = 30.0,
+        now: datetime | None = None,
     ) -> Claim | None:
         """Claim the most urgent ready job of `queue` (strict priority, then FIFO).
 
@@ -100,8 +105,9 @@ class JobQueue(Protocol):
     def reclaim_abandoned(
         self, queue: str | None = None, *, now: datetime | None = None
     ) -> list[Job]:
-        """Return jobs whose lease expired to the front of their priority (or, past the
-        reclaim limit, to the dead-letter queue as `WorkerLost`); the jobs as stored."""
+        """Return jobs whose lease expired (`lease_expires_at <= now`) to the front of
+        their priority (or, past the reclaim limit, to the dead-letter queue as
+        `WorkerLost`); the jobs as stored."""
         ...
 
     def promote_due(self, now: datetime | None = None, queue: str | None = None) -> int:
@@ -125,7 +131,8 @@ class JobQueue(Protocol):
         ...
 
     def size(self, queue: str) -> int:
-        """How many jobs of `queue` are ready now."""
+        """How many jobs of `queue` are ready now (due scheduled jobs count once
+        promoted: by `promote_due` or the next `dequeue`)."""
         ...
 
     def sizes(self, queue: str) -> dict[Priority, int]:
@@ -191,7 +198,8 @@ class JobStats(Protocol):
         ...
 
     def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:
-        """Recently finished attempts' jobs (completed, retrying or dead), newest first."""
+        """The job as stored after each recent attempt a worker finished (completed,
+        retrying or dead), newest first; reclaims are not attempts and are not listed."""
         ...
 
 

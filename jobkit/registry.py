@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobkit.core.errors import DuplicateHandlerError, InvalidJobError
-from jobkit.core.model import Priority, validate_name
+from jobkit.core.model import MAX_JOB_TYPE_LENGTH, Priority, validate_name
 from jobkit.core.retry import RetryPolicy
 from jobkit.ports import Handler
 
@@ -60,6 +60,10 @@ class Registry:
         """
         if not isinstance(job_type, str) or not job_type.strip():
             raise InvalidJobError("job_type", job_type, "must be a non-empty string")
+        if len(job_type) > MAX_JOB_TYPE_LENGTH:  # build_job would reject every job of it
+            raise InvalidJobError(
+                "job_type", job_type, f"must be at most {MAX_JOB_TYPE_LENGTH} characters"
+            )
         if not callable(fn):
             raise InvalidJobError("handler", fn, "must be callable as fn(args: dict)")
         if max_retries is not None and (

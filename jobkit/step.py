@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 import random
 import threading
@@ -29,7 +30,7 @@ from jobkit.core.model import Job, JobError
 from jobkit.core.retry import RetryPolicy
 from jobkit.ports import Claim, JobBackend
 from jobkit.registry import Registry
-from jobkit.tenant import tenant_scope
+from jobkit.tenant import TENANT_VAR
 
 log = logging.getLogger("jobkit.worker")
 
@@ -96,17 +97,18 @@ def run(registry: Registry, job: Job) -> Outcome:
     if spec is None:
         err = NoHandlerError(job.job_type, tuple(registry.job_types()))
         return Outcome.failure(JobError(type(err).__name__, str(err)))
-    token = _current_job.set(job)
+    job_token = _current_job.set(job)
+    tenant_token = TENANT_VAR.set(job.tenant_id)
     try:
-        with tenant_scope(job.tenant_id):
-            args = dict(job.args)
-            value = _run_async(spec.fn, args) if spec.is_async else spec.fn(args)
+        args = dict(job.args)
+        value = _run_async(spec.fn, args) if spec.is_async else spec.fn(args)
+        if inspect.isawaitable(value):  # e.g. an object with `async def __call__`
+            value = _run_async(_awaited, value)
     except Exception as exc:
-        return Outcome.failure(
-            JobError(type(exc).__name__, str(exc), traceback.format_exc())
-        )
+        return Outcome.failure(JobError(type(exc).__name__, str(exc), traceback.format_exc()))
     finally:
-        _current_job.reset(token)
+        TENANT_VAR.reset(tenant_token)
+        _current_job.reset(job_token)
     if isinstance(value, Failure):
         return Outcome.failure(JobError(value.type, value.message), retryable=value.retryable)
     return Outcome.success(value)
@@ -145,7 +147,7 @@ def policy_for(registry: Registry, job: Job, default: RetryPolicy) -> RetryPolic
     return spec.retry_policy if spec is not None and spec.retry_policy is not None else default
 
 
-def _run_async(fn: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, Any]) -> Any:
+def _run_async(fn: Callable[[Any], Awaitable[Any]], args: Any) -> Any:
     """Run an async handler to completion from synchronous code.
 
     Inside a thread that already runs an event loop (a Jupyter cell), the coroutine
@@ -171,5 +173,9 @@ def _run_async(fn: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, A
     return box["value"]
 
 
-async def _call(fn: Callable[[dict[str, Any]], Awaitable[Any]], args: dict[str, Any]) -> Any:
+async def _call(fn: Callable[[Any], Awaitable[Any]], args: Any) -> Any:
     return await fn(args)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable

@@ -13,12 +13,13 @@ from contextvars import ContextVar
 
 from jobkit.core.model import validate_name
 
-_current_tenant: ContextVar[str | None] = ContextVar("jobkit_tenant", default=None)
+#: The tenant of the running code; workers set it around each handler.
+TENANT_VAR: ContextVar[str | None] = ContextVar("jobkit_tenant", default=None)
 
 
 def current_tenant() -> str | None:
     """The tenant id the current code runs for, or None in the default context."""
-    return _current_tenant.get()
+    return TENANT_VAR.get()
 
 
 @contextmanager
@@ -26,8 +27,8 @@ def tenant_scope(tenant_id: str | None) -> Iterator[str | None]:
     """Run the block as `tenant_id` (validated; None = default context), then restore."""
     if tenant_id is not None:
         validate_name("tenant_id", tenant_id)
-    token = _current_tenant.set(tenant_id)
+    token = TENANT_VAR.set(tenant_id)
     try:
         yield tenant_id
     finally:
-        _current_tenant.reset(token)
+        TENANT_VAR.reset(token)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import random
 import socket
@@ -82,11 +83,18 @@ class Worker:
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
     ) -> None:
-        if visibility_timeout <= 0 or heartbeat_interval <= 0 or poll_interval <= 0:
-            raise ValueError(
-                "visibility_timeout, heartbeat_interval and poll_interval must be > 0 seconds "
-                f"(got {visibility_timeout}, {heartbeat_interval}, {poll_interval})"
-            )
+        for name, value in (
+            ("visibility_timeout", visibility_timeout),
+            ("heartbeat_interval", heartbeat_interval),
+            ("poll_interval", poll_interval),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ValueError(f"{name}={value!r} must be a finite number of seconds > 0")
         if heartbeat_interval >= visibility_timeout:
             raise ValueError(
                 f"heartbeat_interval={heartbeat_interval} must be shorter than "
@@ -94,7 +102,11 @@ class Worker:
             )
         self.backend = backend
         self.registry = registry
+        if isinstance(queues, str):  # one queue name, not its characters
+            queues = [queues]
         self.queues = None if queues is None else [validate_name("queue", q) for q in queues]
+        if self.queues == []:
+            raise ValueError("queues=[] serves nothing; pass queue names, or None for all queues")
         self.clock: Clock = clock or getattr(backend, "clock", None) or SystemClock()
         self.retry_policy = retry_policy or RetryPolicy.default()
         self.worker_id = worker_id or default_worker_id()
@@ -106,6 +118,9 @@ class Worker:
         self._last_reclaim: datetime | None = None
         self._current: Claim | None = None
         self._current_lock = threading.Lock()
+        # held by the heartbeat thread while it renews, and by `process` while it lets
+        # go of the claim, so a renewal never races the ack (a spurious lease_lost)
+        self._lease_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.processed = self.succeeded = self.failed = 0
@@ -124,14 +139,16 @@ class Worker:
             lease_seconds=self.visibility_timeout,
         )
 
-    def finish(self, claim: Claim, outcome: step.Outcome, now: datetime | None = None) -> Job | None:
+    def finish(
+        self, claim: Claim, outcome: step.Outcome, now: datetime | None = None
+    ) -> Job | None:
         """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
-        job = step.finish(
-            self.backend, claim, outcome, now or self.clock.now(), policy, self.rng
-        )
+        job = step.finish(self.backend, claim, outcome, now or self.clock.now(), policy, self.rng)
+        if job is None:  # refused: the job's new owner will count it
+            return None
         self.processed += 1
-        if outcome.ok and job is not None and job.status is JobStatus.COMPLETED:
+        if job.status is JobStatus.COMPLETED:
             self.succeeded += 1
         else:
             self.failed += 1
@@ -145,12 +162,15 @@ class Worker:
         try:
             outcome = step.run(self.registry, claim.job)
         finally:
-            with self._current_lock:
+            with self._lease_lock, self._current_lock:
                 self._current = None
         if not outcome.ok and outcome.error is not None:
             log.info(
                 "job %s (%s) failed: %s: %s",
-                claim.job.id, claim.job.job_type, outcome.error.type, outcome.error.message,
+                claim.job.id,
+                claim.job.job_type,
+                outcome.error.type,
+                outcome.error.message,
             )
         return self.finish(claim, outcome)
 
@@ -181,8 +201,12 @@ class Worker:
             return
         self._stopping.clear()
         self._threads = [
-            threading.Thread(target=self._loop, name=f"jobkit-worker-{self.worker_id}", daemon=True),
-            threading.Thread(target=self._heartbeats, name=f"jobkit-heartbeat-{self.worker_id}", daemon=True),
+            threading.Thread(
+                target=self._loop, name=f"jobkit-worker-{self.worker_id}", daemon=True
+            ),
+            threading.Thread(
+                target=self._heartbeats, name=f"jobkit-heartbeat-{self.worker_id}", daemon=True
+            ),
         ]
         for thread in self._threads:
             thread.start()
@@ -232,14 +256,21 @@ class Worker:
 
     def _maybe_reclaim(self, now: datetime) -> None:
         last = self._last_reclaim
-        if last is not None and now - last < timedelta(seconds=self.heartbeat_interval) and now >= last:
+        if (
+            last is not None
+            and now - last < timedelta(seconds=self.heartbeat_interval)
+            and now >= last
+        ):
             return
         self._last_reclaim = now
-        for queue in self.queues or [None]:
+        scopes: list[str | None] = list(self.queues) if self.queues is not None else [None]
+        for queue in scopes:
             for job in self.backend.reclaim_abandoned(queue, now=now):
                 log.warning(
                     "reclaimed job %s (%s): its lease expired; now %s",
-                    job.id, job.job_type, job.status.value,
+                    job.id,
+                    job.job_type,
+                    job.status.value,
                 )
 
     def _loop(self) -> None:
@@ -249,7 +280,9 @@ class Worker:
                     continue
                 self.backend.wait_for_jobs(self.queues, self.poll_interval)
             except Exception:  # a backend hiccup must not kill the worker
-                log.exception("worker %s: error in loop; retrying in %ss", self.worker_id, self.poll_interval)
+                log.exception(
+                    "worker %s: error in loop; retrying in %ss", self.worker_id, self.poll_interval
+                )
                 self._stopping.wait(self.poll_interval)
 
     def _heartbeats(self) -> None:
@@ -258,21 +291,26 @@ class Worker:
             loop.join(self.heartbeat_interval)  # wakes early when the loop ends
             if not loop.is_alive():
                 return
-            with self._current_lock:
-                claim = self._current
-            if claim is None:
-                continue
-            try:
-                renewed = self.backend.heartbeat(claim, lease_seconds=self.visibility_timeout)
-            except LeaseLostError:
-                log.warning("worker %s lost the lease on job %s", self.worker_id, claim.job.id)
-                continue
-            except Exception:
-                log.exception("worker %s: heartbeat failed", self.worker_id)
-                continue
-            with self._current_lock:
-                if self._current is not None and self._current.token == renewed.token:
-                    self._current = renewed
+            with self._lease_lock:
+                self._renew_lease()
+
+    def _renew_lease(self) -> None:
+        """Extend the lease of the job in hand (call with `_lease_lock` held)."""
+        with self._current_lock:
+            claim = self._current
+        if claim is None:
+            return
+        try:
+            renewed = self.backend.heartbeat(claim, lease_seconds=self.visibility_timeout)
+        except LeaseLostError:
+            log.warning("worker %s lost the lease on job %s", self.worker_id, claim.job.id)
+            return
+        except Exception:
+            log.exception("worker %s: heartbeat failed", self.worker_id)
+            return
+        with self._current_lock:
+            if self._current is not None and self._current.token == renewed.token:
+                self._current = renewed
 
 
 class WorkerPool:
@@ -325,12 +363,16 @@ class WorkerPool:
             worker.join(remaining)
 
     def wait_until_idle(self, timeout: float | None = None, *, interval: float = 0.01) -> bool:
-        """Block until no job is pending or running (scheduled ones may remain);
-        False if `timeout` seconds passed first."""
+        """Block until no job of the pool's queues is pending or running (scheduled ones
+        may remain); False if `timeout` seconds passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        queues = self.workers[0].queues
         while True:
-            statuses = self.backend.stats().statuses
-            if statuses.get("pending", 0) == 0 and statuses.get("running", 0) == 0:
+            if queues is None:
+                snapshots = [self.backend.stats().statuses]
+            else:
+                snapshots = [self.backend.queue_stats(q).statuses for q in queues]
+            if all(s.get("pending", 0) == 0 and s.get("running", 0) == 0 for s in snapshots):
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
@@ -362,5 +404,7 @@ class WorkerPool:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"WorkerPool(workers={len(self.workers)}, running={self.running}, processed={self.processed})"
-
+        return (
+            f"WorkerPool(workers={len(self.workers)}, running={self.running}, "
+            f"processed={self.processed})"
+        )

@@ -7,7 +7,9 @@ Layout, per queue:
 - the dead-letter queue: ids in order of death.
 
 Entries that leave a deque or heap out of order (cancel, delete, save) are not searched
-for; they are skipped when they reach the front (`_stale` / `_sched_seq`).
+for; they are skipped when they reach the front (`_QueueIndex.stale` / `_sched_seq`).
+Stale marks are kept per queue and priority, so a job id that is re-used (after delete)
+or re-saved with another priority is never skipped in its new deque.
 Every public method runs under one lock, so each is atomic, like a Redis script.
 """
 
@@ -39,6 +41,7 @@ from jobkit.ports import Claim, Clock
 
 _READY = JobStatus.PENDING
 _WAITING = (JobStatus.SCHEDULED, JobStatus.RETRYING)
+_NEW = (JobStatus.PENDING, JobStatus.SCHEDULED)  # what enqueue accepts
 _OUTCOMES = frozenset({JobStatus.COMPLETED, JobStatus.RETRYING, JobStatus.DEAD})
 
 
@@ -54,10 +57,12 @@ class _Lease:
 class _QueueIndex:
     """The ready deques, the scheduled heap and the counters of one queue."""
 
-    __slots__ = ("counters", "ready", "ready_sizes", "scheduled", "statuses")
+    __slots__ = ("counters", "ready", "ready_sizes", "scheduled", "stale", "statuses")
 
     def __init__(self) -> None:
         self.ready: list[deque[str]] = [deque() for _ in PRIORITIES]
+        #: per priority: ready-deque entries to skip, per job id
+        self.stale: list[dict[str, int]] = [{} for _ in PRIORITIES]
         self.ready_sizes = [0] * len(PRIORITIES)
         self.scheduled: list[tuple[float, int, str]] = []
         self.counters = empty_counters()
@@ -87,7 +92,6 @@ class InMemoryBackend:
     def _reset(self) -> None:
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, _QueueIndex] = {}
-        self._stale: dict[str, int] = {}  # ready-deque entries to skip, per job id
         self._sched_seq: dict[str, int] = {}  # the live heap entry of each waiting job
         self._seq = itertools.count()
         self._leases: dict[str, _Lease] = {}
@@ -106,7 +110,7 @@ class InMemoryBackend:
         with self._lock:
             seen: set[str] = set()
             for job in jobs:
-                if job.status not in (_READY, *_WAITING):
+                if job.status not in _NEW:
                     raise InvalidJobError(
                         "status", job.status.value, "a new job must be pending or scheduled"
                     )
@@ -121,7 +125,12 @@ class InMemoryBackend:
             return list(jobs)
 
     def dequeue(
-        self, queue: str, worker_id: str, *, lease_seconds: float = 30.0, now: datetime | None = None
+        self,
+        queue: str,
+        worker_id: str,
+        *,
+        lease_seconds: float = 30.0,
+        now: datetime | None = None,
     ) -> Claim | None:
         """See JobQueue.dequeue."""
         claims = self.dequeue_many(queue, worker_id, 1, lease_seconds=lease_seconds, now=now)
@@ -166,11 +175,18 @@ class InMemoryBackend:
         """See JobQueue.ack."""
         with self._lock:
             self._held(claim)
-            if outcome.id != claim.job.id or outcome.status not in _OUTCOMES:
+            claimed = claim.job
+            if (
+                outcome.id != claimed.id
+                or outcome.status not in _OUTCOMES
+                or outcome.queue != claimed.queue
+                or outcome.priority is not claimed.priority
+            ):
                 raise InvalidJobError(
                     "outcome",
-                    f"{outcome.id}:{outcome.status.value}",
-                    f"must be job {claim.job.id!r} in status completed, retrying or dead",
+                    f"{outcome.id}:{outcome.queue}:{outcome.priority.value}:{outcome.status.value}",
+                    f"must be job {claimed.id!r} of queue {claimed.queue!r} and priority "
+                    f"{claimed.priority.value!r}, in status completed, retrying or dead",
                 )
             del self._leases[outcome.id]
             self._store(outcome, JobStatus.RUNNING)
@@ -195,7 +211,7 @@ class InMemoryBackend:
             for job_id in expired:
                 del self._leases[job_id]
                 job = lifecycle.reclaim(self._jobs[job_id], now, self.max_reclaims)
-                self._store(job, JobStatus.RUNNING)
+                self._store(job, JobStatus.RUNNING, reclaimed=True)
                 self._index(job, front=True)
                 reclaimed.append(job)
             if reclaimed:
@@ -207,7 +223,9 @@ class InMemoryBackend:
         with self._lock:
             now = now or self.clock.now()
             names = list(self._queues) if queue is None else [queue]
-            moved = sum(self._promote_queue(self._queues[q], now) for q in names if q in self._queues)
+            moved = sum(
+                self._promote_queue(self._queues[q], now) for q in names if q in self._queues
+            )
             if moved:
                 self._work.notify_all()
             return moved
@@ -234,8 +252,8 @@ class InMemoryBackend:
             if index is None:
                 return []
             out: list[Job] = []
-            skip = dict(self._stale)
-            for dq in index.ready:
+            for dq, stale in zip(index.ready, index.stale, strict=True):
+                skip = dict(stale)
                 for job_id in dq:
                     if len(out) >= limit:
                         return out
@@ -425,7 +443,9 @@ class InMemoryBackend:
             index = self._queues[queue] = _QueueIndex()
         return index
 
-    def _store(self, job: Job, before: JobStatus | None, *, count: bool = True) -> None:
+    def _store(
+        self, job: Job, before: JobStatus | None, *, count: bool = True, reclaimed: bool = False
+    ) -> None:
         """Write `job`, keep status tallies, and bump the counters of the move."""
         old = self._jobs.get(job.id)
         if old is not None:
@@ -433,7 +453,7 @@ class InMemoryBackend:
         self._jobs[job.id] = job
         self._count_status(job, +1)
         if count:
-            self._bump(job.queue, transition_counts(before, job))
+            self._bump(job.queue, transition_counts(before, job, reclaimed=reclaimed))
 
     def _count_status(self, job: Job, delta: int) -> None:
         self._index_for(job.queue).statuses[job.status] += delta
@@ -464,22 +484,24 @@ class InMemoryBackend:
         """Take a stored job out of the ready deque or scheduled heap it sits in."""
         index = self._index_for(job.queue)
         if job.status is _READY:
-            self._stale[job.id] = self._stale.get(job.id, 0) + 1
-            index.ready_sizes[job.priority.rank] -= 1
+            rank = job.priority.rank
+            index.stale[rank][job.id] = index.stale[rank].get(job.id, 0) + 1
+            index.ready_sizes[rank] -= 1
         elif job.status in _WAITING:
             self._sched_seq.pop(job.id, None)
 
     def _pop_ready(self, index: _QueueIndex) -> Iterator[str]:
         """Yield ready job ids in strict priority then FIFO order, removing each."""
         for rank, dq in enumerate(index.ready):
+            marks = index.stale[rank]
             while dq:
                 job_id = dq.popleft()
-                stale = self._stale.get(job_id)
+                stale = marks.get(job_id)
                 if stale:
                     if stale == 1:
-                        del self._stale[job_id]
+                        del marks[job_id]
                     else:
-                        self._stale[job_id] = stale - 1
+                        marks[job_id] = stale - 1
                     continue
                 index.ready_sizes[rank] -= 1
                 yield job_id
@@ -505,8 +527,9 @@ class InMemoryBackend:
             heapq.heappop(heap)
 
     def _any_ready(self, names: list[str] | None) -> bool:
-        indexes = self._queues.values() if names is None else (
-            self._queues[n] for n in names if n in self._queues
+        indexes = (
+            self._queues.values()
+            if names is None
+            else (self._queues[n] for n in names if n in self._queues)
         )
         return any(sum(index.ready_sizes) for index in indexes)
-

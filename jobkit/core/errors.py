@@ -29,7 +29,9 @@ class InvalidJobError(JobkitError, ValueError):
 class InvalidTransitionError(JobkitError):
     """A lifecycle function was asked for a move the state machine does not allow."""
 
-    def __init__(self, job_id: str, action: str, status: str, allowed_from: tuple[str, ...]) -> None:
+    def __init__(
+        self, job_id: str, action: str, status: str, allowed_from: tuple[str, ...]
+    ) -> None:
         self.job_id = job_id
         self.action = action
         self.status = status
@@ -66,9 +68,7 @@ class DuplicateJobError(JobkitError, ValueError):
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        super().__init__(
-            f"a job with id {job_id!r} already exists; omit id= to get a fresh one"
-        )
+        super().__init__(f"a job with id {job_id!r} already exists; omit id= to get a fresh one")
 
 
 class LeaseLostError(JobkitError):

@@ -52,7 +52,7 @@ WORKER_LOST = "WorkerLost"
 def start(job: Job, now: datetime) -> Job:
     """A running copy of a pending job: `started_at` = now, result and finish cleared."""
     _check(job, "start")
-    return job.evolve(status=R, started_at=now, finished_at=None, updated_at=now)
+    return job.evolve(status=R, started_at=now, finished_at=None, result=None, updated_at=now)
 
 
 def complete(job: Job, result: object, now: datetime) -> Job:
@@ -113,9 +113,7 @@ def reclaim(job: Job, now: datetime, max_reclaims: int) -> Job:
             f"the worker running this job was lost {count} times (limit {max_reclaims}); "
             "the job may crash its worker. Inspect it, then retry_dead() it.",
         )
-        return job.evolve(
-            status=D, reclaim_count=count, error=err, finished_at=now, updated_at=now
-        )
+        return job.evolve(status=D, reclaim_count=count, error=err, finished_at=now, updated_at=now)
     return job.evolve(status=P, reclaim_count=count, run_at=now, updated_at=now)
 
 

@@ -70,9 +70,7 @@ class RetryPolicy:
         return cls("schedule", delays=SEED_SCHEDULE)
 
     @classmethod
-    def schedule(
-        cls, delays: Sequence[float | timedelta], *, jitter: float = 0.0
-    ) -> RetryPolicy:
+    def schedule(cls, delays: Sequence[float | timedelta], *, jitter: float = 0.0) -> RetryPolicy:
         """Explicit delays per retry; retries past the list reuse its last delay."""
         return cls("schedule", delays=tuple(_seconds(d) for d in delays), jitter=jitter)
 
@@ -173,8 +171,11 @@ MAX_SECONDS = 1e9
 
 
 def _exp(initial: float, factor: float, power: int, cap: float | None) -> float:
+    if initial == 0:
+        return 0.0  # 0 * factor**n is 0 even where factor**n overflows
     try:
-        value = initial * factor**power
+        # float power: overflows at once instead of building a huge int for int factors
+        value = initial * float(factor) ** power
     except OverflowError:
         value = math.inf
     return min(value, MAX_SECONDS) if cap is None else min(value, cap)
@@ -190,8 +191,14 @@ def _is_number(value: object) -> bool:
 
 
 def _check_seconds(name: str, value: object) -> None:
-    if not (_is_number(value) and math.isfinite(value) and 0 <= value <= MAX_SECONDS):  # type: ignore[arg-type]
-        raise InvalidPolicyError(name, value, f"must be a number of seconds from 0 to {MAX_SECONDS:g}")
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not (math.isfinite(value) and 0 <= value <= MAX_SECONDS)
+    ):
+        raise InvalidPolicyError(
+            name, value, f"must be a number of seconds from 0 to {MAX_SECONDS:g}"
+        )
 
 
 def _seconds(value: float | timedelta) -> float:

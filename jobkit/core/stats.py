@@ -28,26 +28,28 @@ COUNTERS: tuple[str, ...] = (
 )
 
 
-def transition_counts(before: JobStatus | None, after: Job) -> dict[str, int]:
+def transition_counts(
+    before: JobStatus | None, after: Job, *, reclaimed: bool = False
+) -> dict[str, int]:
     """The counter increments for a job moving from `before` to `after.status`.
 
-    `before=None` means the job is new (enqueue). Moves that count nothing (start,
-    promote) return an empty dict.
+    `before=None` means the job is new (enqueue). `reclaimed=True` marks the move of a
+    job whose lease expired (`lifecycle.reclaim`): it counts as reclaimed (and dead,
+    past the limit), not as a processed attempt. Moves that count nothing (start,
+    promote, retry_dead) return an empty dict.
     """
     new = after.status
     if before is None:
         return {"enqueued": 1}
+    if reclaimed:
+        return {"reclaimed": 1, "dead": 1} if new is JobStatus.DEAD else {"reclaimed": 1}
     if before is JobStatus.RUNNING:
         if new is JobStatus.COMPLETED:
             return {"processed": 1, "succeeded": 1}
         if new is JobStatus.RETRYING:
             return {"processed": 1, "failed": 1, "retried": 1}
-        if new is JobStatus.DEAD and after.error is not None and after.error.type == "WorkerLost":
-            return {"reclaimed": 1, "dead": 1}
         if new is JobStatus.DEAD:
             return {"processed": 1, "failed": 1, "dead": 1}
-        if new is JobStatus.PENDING:
-            return {"reclaimed": 1}
     if new is JobStatus.CANCELLED:
         return {"cancelled": 1}
     return {}
