@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _UNSET: Any = object()
+_MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished")
 _BUILD_OPTIONS = frozenset(
     {
         "job_type",
@@ -388,15 +389,14 @@ def connect(
     """A JobKit on the backend the URL names.
 
     Supported: `memory://` (the in-memory default; options: max_reclaims,
-    history_size). Raises InvalidUrlError naming the URL's scheme otherwise.
+    history_size, keep_finished — see InMemoryBackend). Raises InvalidUrlError
+    naming the URL's scheme otherwise.
     """
     scheme = urlsplit(url).scheme if isinstance(url, str) else None
     if scheme == "memory":
         from jobkit.adapters.memory import InMemoryBackend
 
-        backend_options = {
-            k: options.pop(k) for k in ("max_reclaims", "history_size") if k in options
-        }
+        backend_options = {k: options.pop(k) for k in _MEMORY_OPTIONS if k in options}
         backend = InMemoryBackend(clock, **backend_options)
         return JobKit(backend, registry=registry, clock=clock, retry_policy=retry_policy, **options)
     raise InvalidUrlError(

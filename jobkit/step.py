@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,10 +100,9 @@ def run(registry: Registry, job: Job) -> Outcome:
     job_token = _current_job.set(job)
     tenant_token = TENANT_VAR.set(job.tenant_id)
     try:
-        args = dict(job.args)
-        value = _run_async(spec.fn, args) if spec.is_async else spec.fn(args)
-        if inspect.isawaitable(value):  # e.g. an object with `async def __call__`
-            value = _run_async(_awaited, value)
+        value = spec.fn(dict(job.args))
+        if inspect.isawaitable(value):  # `async def` handlers, or `async def __call__`
+            value = _run_awaitable(value)
     except Exception as exc:
         return Outcome.failure(JobError(type(exc).__name__, str(exc), traceback.format_exc()))
     finally:
@@ -147,21 +146,21 @@ def policy_for(registry: Registry, job: Job, default: RetryPolicy) -> RetryPolic
     return spec.retry_policy if spec is not None and spec.retry_policy is not None else default
 
 
-def _run_async(fn: Callable[[Any], Awaitable[Any]], args: Any) -> Any:
-    """Run an async handler to completion from synchronous code.
+def _run_awaitable(awaitable: Awaitable[Any]) -> Any:
+    """Run an async handler's awaitable to completion from synchronous code.
 
-    Inside a thread that already runs an event loop (a Jupyter cell), the coroutine
-    runs on a fresh loop in a helper thread, with this context copied."""
+    Inside a thread that already runs an event loop (a Jupyter cell), it runs on a
+    fresh loop in a helper thread, with this context copied."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_call(fn, args))
+        return asyncio.run(_awaited(awaitable))
     box: dict[str, Any] = {}
     ctx = contextvars.copy_context()
 
     def target() -> None:
         try:
-            box["value"] = ctx.run(asyncio.run, _call(fn, args))
+            box["value"] = ctx.run(asyncio.run, _awaited(awaitable))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
@@ -171,10 +170,6 @@ def _run_async(fn: Callable[[Any], Awaitable[Any]], args: Any) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
-
-
-async def _call(fn: Callable[[Any], Awaitable[Any]], args: Any) -> Any:
-    return await fn(args)
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

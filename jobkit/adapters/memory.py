@@ -43,6 +43,7 @@ _READY = JobStatus.PENDING
 _WAITING = (JobStatus.SCHEDULED, JobStatus.RETRYING)
 _NEW = (JobStatus.PENDING, JobStatus.SCHEDULED)  # what enqueue accepts
 _OUTCOMES = frozenset({JobStatus.COMPLETED, JobStatus.RETRYING, JobStatus.DEAD})
+_FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep_finished
 
 
 class _Lease:
@@ -76,13 +77,28 @@ class InMemoryBackend:
         clock: where `now` comes from when a method is called without one.
         max_reclaims: leases a job may lose before it goes dead as `WorkerLost`.
         history_size: how many finished attempts `history()` remembers.
+        keep_finished: how many completed and cancelled jobs to keep (the newest);
+            older ones are forgotten so a long-running process does not grow without
+            bound. None (the default) keeps them all. Dead jobs are always kept.
     """
 
     def __init__(
-        self, clock: Clock | None = None, *, max_reclaims: int = 3, history_size: int = 1000
+        self,
+        clock: Clock | None = None,
+        *,
+        max_reclaims: int = 3,
+        history_size: int = 1000,
+        keep_finished: int | None = None,
     ) -> None:
+        if keep_finished is not None and (
+            isinstance(keep_finished, bool)
+            or not isinstance(keep_finished, int)
+            or keep_finished < 0
+        ):
+            raise ValueError(f"keep_finished={keep_finished!r} must be None or an int >= 0")
         self.clock: Clock = clock or SystemClock()
         self.max_reclaims = max_reclaims
+        self.keep_finished = keep_finished
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
         self._history_size = history_size
@@ -98,6 +114,7 @@ class InMemoryBackend:
         self._dead: dict[str, None] = {}  # insertion-ordered set
         self._counters = empty_counters()
         self._history: deque[tuple[str, Job]] = deque(maxlen=self._history_size)
+        self._finished: deque[str] = deque()  # completed/cancelled ids, oldest first
 
     # -- queue ---------------------------------------------------------------------
 
@@ -454,6 +471,18 @@ class InMemoryBackend:
         self._count_status(job, +1)
         if count:
             self._bump(job.queue, transition_counts(before, job, reclaimed=reclaimed))
+        if self.keep_finished is not None and job.status in _FORGETTABLE:
+            self._forget_oldest_finished(job.id)
+
+    def _forget_oldest_finished(self, job_id: str) -> None:
+        """Record a newly finished job; drop the oldest finished ones past keep_finished."""
+        assert self.keep_finished is not None
+        self._finished.append(job_id)
+        while len(self._finished) > self.keep_finished:
+            old = self._jobs.get(self._finished.popleft())
+            if old is not None and old.status in _FORGETTABLE:
+                self._count_status(old, -1)
+                del self._jobs[old.id]
 
     def _count_status(self, job: Job, delta: int) -> None:
         self._index_for(job.queue).statuses[job.status] += delta

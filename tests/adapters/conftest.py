@@ -6,45 +6,23 @@ its time from that clock and keeps the default `max_reclaims` (3). A new backend
 (fakeredis, redis) joins the suite by adding one entry here; the tests only use the
 public port API (`jobkit.ports`), never a backend's private attributes.
 
-`test_stateful.py` imports `BACKENDS` from this module to build one state machine
-per backend, so keep it importable as a plain module (no fixtures needed to build a
-backend).
+The registry itself lives in `tests/adapters/backends.py`, so `test_stateful.py`
+can build one state machine per backend without importing fixtures.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from jobkit.adapters.memory import InMemoryBackend
 from jobkit.clock import FakeClock
 from jobkit.core.model import Job, build_job
 from jobkit.ports import JobBackend
-
-BackendFactory = Callable[[FakeClock], JobBackend]
-
-
-def make_memory(clock: FakeClock) -> JobBackend:
-    """The embedded in-memory backend on `clock`."""
-    return InMemoryBackend(clock)
-
-
-#: name -> factory. Later issues add e.g. "fakeredis" and "redis" here.
-BACKENDS: dict[str, BackendFactory] = {
-    "memory": make_memory,
-}
-
-
-def dispose(backend: JobBackend) -> None:
-    """Wipe a backend made by a factory and release it (Redis keys must not leak)."""
-    try:
-        backend.clear()
-    finally:
-        backend.close()
+from tests.adapters.backends import BACKENDS, BackendFactory, dispose
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from hypothesis.stateful import (
 from jobkit.clock import FakeClock
 from jobkit.core import lifecycle
 from jobkit.core.errors import InvalidTransitionError, LeaseLostError
+from jobkit.core.lifecycle import RT, C, D, P, R, S, X
 from jobkit.core.model import PRIORITIES, Job, JobError, JobStatus, Priority, build_job
 from jobkit.core.retry import RetryPolicy
 from jobkit.core.stats import COUNTERS
@@ -59,15 +60,6 @@ POLICY = RetryPolicy.default()
 MAX_RECLAIMS = 3  # the backends' default
 BOOM = JobError("Boom", "the handler failed")
 
-P, S, R, C, RT, D, X = (
-    JobStatus.PENDING,
-    JobStatus.SCHEDULED,
-    JobStatus.RUNNING,
-    JobStatus.COMPLETED,
-    JobStatus.RETRYING,
-    JobStatus.DEAD,
-    JobStatus.CANCELLED,
-)
 WAITING = (S, RT)
 CANCELLABLE = (P, S, RT)
 

@@ -5,8 +5,8 @@ Each backend gets its own `unittest.TestCase` class, `TestStateMachine_<name>`.
 
 from __future__ import annotations
 
-from conftest import BACKENDS
-from stateful import make_machine
+from tests.adapters.backends import BACKENDS
+from tests.adapters.stateful import make_machine
 
 for _name in sorted(BACKENDS):
     globals()[f"TestStateMachine_{_name}"] = make_machine(BACKENDS[_name], name=_name.title())

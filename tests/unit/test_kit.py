@@ -22,16 +22,6 @@ from jobkit.errors import (
 )
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def kit(clock: FakeClock) -> jobkit.JobKit:
-    return jobkit.connect("memory://", clock=clock)
-
-
 def assert_empty(kit: jobkit.JobKit) -> None:
     """Nothing was enqueued: no job, no queue, no counter moved."""
     assert kit.find(limit=None) == []

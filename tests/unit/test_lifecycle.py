@@ -12,19 +12,10 @@ from hypothesis import strategies as st
 
 from jobkit.core import lifecycle
 from jobkit.core.errors import InvalidJobError, InvalidTransitionError
-from jobkit.core.lifecycle import ALLOWED_FROM, WORKER_LOST
+from jobkit.core.lifecycle import ALLOWED_FROM, RT, WORKER_LOST, C, D, P, R, S, X
 from jobkit.core.model import TERMINAL_STATUSES, Job, JobError, JobStatus, build_job
 from jobkit.core.retry import RetryPolicy
 
-P, S, R, C, RT, D, X = (
-    JobStatus.PENDING,
-    JobStatus.SCHEDULED,
-    JobStatus.RUNNING,
-    JobStatus.COMPLETED,
-    JobStatus.RETRYING,
-    JobStatus.DEAD,
-    JobStatus.CANCELLED,
-)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=10)
 ERR = JobError("ValueError", "boom", "Traceback ...")

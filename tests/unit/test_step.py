@@ -17,16 +17,6 @@ from jobkit.core.retry import RetryPolicy
 POLICY = RetryPolicy.default()
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def kit(clock: FakeClock) -> jobkit.JobKit:
-    return jobkit.connect("memory://", clock=clock)
-
-
 def claim_one(
     kit: jobkit.JobKit, worker_id: str = "w1", lease_seconds: float = 30.0
 ) -> jobkit.Claim:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -18,19 +17,11 @@ from jobkit import step
 from jobkit.clock import FakeClock
 from jobkit.core.model import PRIORITIES, JobStatus, Priority
 from jobkit.core.retry import RetryPolicy
+from tests.helpers import wait_for
 
 
 def fake_kit() -> jobkit.JobKit:
     return jobkit.connect("memory://", clock=FakeClock())
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def worker_threads(worker: jobkit.Worker) -> list[threading.Thread]:

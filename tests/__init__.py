@@ -1,0 +1,1 @@
+"""jobkit test suite."""
