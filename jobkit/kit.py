@@ -298,8 +298,8 @@ class JobKit:
     ) -> int:
         """Process ready jobs in this thread until none is ready; how many ran.
 
-        Deterministic. Scheduled jobs and retries wait for their time: advance a
-        FakeClock (or use `jobkit.testing.drain`) to run them."""
+        Deterministic; call it from one thread at a time. Scheduled jobs and retries
+        wait for their time: advance a FakeClock to run them."""
         if queues is not None:
             return self.worker(queues=queues).run_until_idle(max_jobs)
         if self._inline is None:
@@ -310,9 +310,7 @@ class JobKit:
         self, *, visibility_timeout: float = 30.0, heartbeat_interval: float = 10.0, **options: Any
     ) -> Worker:
         """A Worker on this kit's backend, registry, clock, policy and rng."""
-        options.setdefault("clock", self.clock)
-        options.setdefault("retry_policy", self.retry_policy)
-        options.setdefault("rng", self.rng)
+        self._worker_defaults(options)
         return Worker(
             self.backend,
             self.registry,
@@ -323,9 +321,7 @@ class JobKit:
 
     def pool(self, worker_count: int = 5, poll_interval: float = 0.5, **options: Any) -> WorkerPool:
         """A WorkerPool (not started) on this kit; use `with kit.pool() as pool:`."""
-        options.setdefault("clock", self.clock)
-        options.setdefault("retry_policy", self.retry_policy)
-        options.setdefault("rng", self.rng)
+        self._worker_defaults(options)
         return WorkerPool(
             self.backend,
             self.registry,
@@ -333,6 +329,11 @@ class JobKit:
             poll_interval=poll_interval,
             **options,
         )
+
+    def _worker_defaults(self, options: dict[str, Any]) -> None:
+        options.setdefault("clock", self.clock)
+        options.setdefault("retry_policy", self.retry_policy)
+        options.setdefault("rng", self.rng)
 
     # -- tenants ----------------------------------------------------------------------
 
