@@ -375,11 +375,11 @@ def test_heartbeat_renews_the_lease_of_a_long_handler() -> None:
     def slow(args: dict) -> str:
         calls.append(jobkit.current_job().id)
         running.set()
-        time.sleep(1.5)
+        time.sleep(2.5)  # 2.5 leases long; renewals every 0.1 s leave 0.9 s of slack
         return "done"
 
     kit.register("slow", slow)
-    opts = {"visibility_timeout": 0.5, "heartbeat_interval": 0.1, "poll_interval": 0.05}
+    opts = {"visibility_timeout": 1.0, "heartbeat_interval": 0.1, "poll_interval": 0.05}
     a = kit.worker(worker_id="A", **opts)
     b = kit.worker(worker_id="B", **opts)  # reclaims expired leases every 0.1 s
     a.start()
