@@ -30,7 +30,7 @@ from jobkit.core.errors import (
     JobNotFoundError,
     LeaseLostError,
 )
-from jobkit.core.model import PRIORITIES, Job, JobStatus, Priority
+from jobkit.core.model import PRIORITIES, WAITING_STATUSES, Job, JobStatus, Priority
 from jobkit.core.stats import (
     Stats,
     add_counts,
@@ -40,7 +40,6 @@ from jobkit.core.stats import (
 from jobkit.ports import Claim, Clock
 
 _READY = JobStatus.PENDING
-_WAITING = (JobStatus.SCHEDULED, JobStatus.RETRYING)
 _NEW = (JobStatus.PENDING, JobStatus.SCHEDULED)  # what enqueue accepts
 _OUTCOMES = frozenset({JobStatus.COMPLETED, JobStatus.RETRYING, JobStatus.DEAD})
 _FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep_finished
@@ -502,7 +501,7 @@ class InMemoryBackend:
             else:
                 index.ready[rank].append(job.id)
             index.ready_sizes[rank] += 1
-        elif job.status in _WAITING:
+        elif job.status in WAITING_STATUSES:
             seq = next(self._seq)
             self._sched_seq[job.id] = seq
             heapq.heappush(index.scheduled, (job.run_at.timestamp(), seq, job.id))
@@ -516,7 +515,7 @@ class InMemoryBackend:
             rank = job.priority.rank
             index.stale[rank][job.id] = index.stale[rank].get(job.id, 0) + 1
             index.ready_sizes[rank] -= 1
-        elif job.status in _WAITING:
+        elif job.status in WAITING_STATUSES:
             self._sched_seq.pop(job.id, None)
 
     def _pop_ready(self, index: _QueueIndex) -> Iterator[str]:

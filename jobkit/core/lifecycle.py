@@ -83,7 +83,7 @@ def fail(
     Otherwise it is `dead`. The error is kept either way.
     """
     _check(job, "fail")
-    if retryable and job.retry_count < job.max_retries:
+    if will_retry(job, retryable=retryable):
         n = job.retry_count + 1
         return job.evolve(
             status=RT,
