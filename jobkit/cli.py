@@ -1,6 +1,9 @@
 """The `jobkit` command line.
 
 jobkit demo       the end-to-end demo on the in-memory default (FakeClock)
+jobkit worker     a production worker pool: --app module:attr [--url URL] [--queue NAME ...]
+                  [--workers N]; runs until SIGTERM/SIGINT, then stops gracefully
+                  (see `jobkit worker --help` and jobkit.worker_cli)
 jobkit --version
 """
 
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from jobkit import __version__
+    from jobkit.worker_cli import add_worker_parser
 
     parser = argparse.ArgumentParser(prog="jobkit", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"jobkit {__version__}")
@@ -23,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the end-to-end demo on the in-memory backend")
     demo.add_argument("--workers", type=int, default=5, help="worker threads (default 5)")
     demo.add_argument("--seed", type=int, default=0, help="seed for ids and jitter (default 0)")
+    add_worker_parser(sub)
     return parser
 
 
@@ -31,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
+        # a production worker reports its start, failures and shutdown at INFO
+        level=logging.INFO if args.verbose or args.command == "worker" else logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "demo":
@@ -40,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.workers < 1:
             parser.error(f"--workers={args.workers} must be at least 1")
         return demo_main(sys.stdout, seed=args.seed, workers=args.workers)
+    if args.command == "worker":
+        from jobkit.worker_cli import run_worker
+
+        return run_worker(args)
     parser.print_help()
     return 2
 

@@ -25,6 +25,7 @@ COUNTERS: tuple[str, ...] = (
     "reclaimed",  # leases that expired and were handed back
     "cancelled",  # jobs cancelled before running
     "lease_lost",  # outcomes refused because the worker no longer held the lease
+    "quarantined",  # stored job bodies that could not be read, set aside with the error
 )
 
 

@@ -1,0 +1,45 @@
+-- enqueue: store new pending or scheduled jobs, all or none (enqueue and enqueue_many).
+-- KEYS   : one queue block per queue in the batch, then the global block (see _lib.lua)
+-- ARGV   : 1 global flag, 2 queue blocks, 3 job count n, then per job 8 values:
+--          block number, id, status (pending|scheduled), priority rank, run_at µs,
+--          created_at µs, job JSON, queue name
+-- Returns: {'OK', deltas}    every job stored;
+--          {'SAME', deltas}  every job already stored with identical JSON (a retried
+--                            call whose first reply was lost): nothing written;
+--          {'DUP', id, deltas} a job with that id exists: nothing written.
+local n = tonumber(ARGV[3])
+local FIELDS = 8
+
+local dup, same = nil, 0
+for i = 0, n - 1 do
+  local a = 4 + i * FIELDS
+  local g, id, json = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 6]
+  local stored = redis.call('HGET', key(g, K_JOBS), id)
+  local elsewhere = GLOBAL and redis.call('HGET', gkey(NCOUNTERS + 1), id)
+  if stored == json then
+    same = same + 1
+  elseif stored or elsewhere then
+    dup = dup or id
+  end
+end
+if dup then return reply({'DUP', dup}) end
+if n > 0 and same == n then return reply({'SAME'}) end
+
+local woken = {}
+for i = 0, n - 1 do
+  local a = 4 + i * FIELDS
+  local g, id, status, rank = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  redis.call('HSET', key(g, K_JOBS), id, ARGV[a + 6])
+  redis.call('HSET', key(g, K_STATE), id, status .. ':' .. rank)
+  redis.call('ZADD', key(g, K_CREATED), ARGV[a + 5], id)
+  index(g, id, status, rank, ARGV[a + 4], false)
+  tally(g, nil, status)
+  bump(g, COUNTER.enqueued, 1)
+  if GLOBAL then
+    redis.call('HSET', gkey(NCOUNTERS + 1), id, ARGV[a + 7])
+    redis.call('SADD', gkey(NCOUNTERS + 2), ARGV[a + 7])
+  end
+  if status == 'pending' then woken[g] = true end
+end
+for g in pairs(woken) do signal(g) end
+return reply({'OK'})

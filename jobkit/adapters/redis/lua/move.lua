@@ -1,0 +1,30 @@
+-- move: replace a job that is not running with a new version, if its state is still the
+-- one the caller read (compare-and-set). The one script behind save, cancel and
+-- retry_dead: the caller computes the new JSON with the lifecycle functions.
+-- KEYS   : one queue block, then the global block on standalone Redis (see _lib.lua)
+-- ARGV   : 1 global flag, 2 '1', 3 id, 4 expected state ('' = no such job yet),
+--          5 new status, 6 priority rank, 7 score (run_at µs if scheduled/retrying,
+--          death µs if dead), 8 created_at µs, 9 job JSON, 10 counter deltas
+--          (NCOUNTERS comma-separated), 11 queue name
+-- Returns: {'OK', deltas} or {'CONFLICT', deltas} (the state changed: read again)
+local id, status, rank = ARGV[3], ARGV[5], tonumber(ARGV[6])
+local current = redis.call('HGET', key(1, K_STATE), id)
+if (current or '') ~= ARGV[4] then return reply({'CONFLICT'}) end
+local before = nil
+if current then
+  local old_rank
+  before, old_rank = parse_state(current)
+  unindex(1, id, before, old_rank)
+end
+redis.call('HSET', key(1, K_JOBS), id, ARGV[9])
+redis.call('HSET', key(1, K_STATE), id, status .. ':' .. rank)
+redis.call('ZADD', key(1, K_CREATED), ARGV[8], id)
+index(1, id, status, rank, ARGV[7], false)
+tally(1, before, status)
+bump_all(1, ARGV[10])
+if GLOBAL then
+  redis.call('HSET', gkey(NCOUNTERS + 1), id, ARGV[11])
+  redis.call('SADD', gkey(NCOUNTERS + 2), ARGV[11])
+end
+if status == 'pending' then signal(1) end
+return reply({'OK'})
