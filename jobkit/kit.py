@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 _MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished")
+_REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "fakeredis")
 _BUILD_OPTIONS = frozenset(
     {
         "job_type",
@@ -389,20 +390,41 @@ def connect(
 ) -> JobKit:
     """A JobKit on the backend the URL names.
 
-    Supported: `memory://` (the in-memory default; options: max_reclaims,
-    history_size, keep_finished — see InMemoryBackend). Raises InvalidUrlError
-    naming the URL's scheme otherwise.
+    Supported:
+    - `memory://`: the in-memory default (options: max_reclaims, history_size,
+      keep_finished — see InMemoryBackend);
+    - `redis://[user:password@]host:port/db`, `rediss://…` (TLS), `unix:///socket`,
+      `redis+cluster://host:port` (Redis Cluster), `fakeredis://` (a private in-process
+      Redis): RedisBackend (options: prefix, max_reclaims, history_size, promote_batch).
+      With no `clock`, time is the Redis server's clock. Needs `pip install jobkit[redis]`.
+
+    Raises InvalidUrlError naming the URL's scheme otherwise; the URL is never shown
+    with its password.
     """
     scheme = urlsplit(url).scheme if isinstance(url, str) else None
+    backend: JobBackend
     if scheme == "memory":
         from jobkit.adapters.memory import InMemoryBackend
 
         backend_options = {k: options.pop(k) for k in _MEMORY_OPTIONS if k in options}
         backend = InMemoryBackend(clock, **backend_options)
-        return JobKit(backend, registry=registry, clock=clock, retry_policy=retry_policy, **options)
-    raise InvalidUrlError(
-        f"invalid url={_redact(url)!r}: unsupported scheme {scheme!r}; supported: memory://"
-    )
+    elif scheme in _REDIS_SCHEMES:
+        from jobkit.adapters.redis.connect import backend_from_url
+
+        try:
+            backend = backend_from_url(url, clock, options)
+        except InvalidJobError:  # a bad option, named with its value
+            raise
+        except ValueError as exc:  # redis-py's own URL errors may quote the URL
+            raise InvalidUrlError(
+                f"invalid url={_redact(url)!r}: {str(exc).replace(url, str(_redact(url)))}"
+            ) from None
+    else:
+        raise InvalidUrlError(
+            f"invalid url={_redact(url)!r}: unsupported scheme {scheme!r}; supported: "
+            + ", ".join(f"{s}://" for s in ("memory", *_REDIS_SCHEMES))
+        )
+    return JobKit(backend, registry=registry, clock=clock, retry_policy=retry_policy, **options)
 
 
 def _redact(url: object) -> object:

@@ -53,11 +53,13 @@ class JobQueue(Protocol):
         """Store a new pending or scheduled job and make it ready or scheduled.
 
         Raises DuplicateJobError if the id exists, InvalidJobError for a job in
-        another status. Returns the stored job."""
+        another status. Enqueueing a job that is stored exactly so, untouched since, is
+        a no-op, so a call retried after a lost reply is safe. Returns the stored job."""
         ...
 
     def enqueue_many(self, jobs: Sequence[Job]) -> list[Job]:
-        """Enqueue all jobs or none: every job is checked before any is stored."""
+        """Enqueue all jobs or none: every job is checked before any is stored (a batch
+        that is entirely stored exactly so already is a no-op, as for `enqueue`)."""
         ...
 
     def dequeue(
@@ -93,6 +95,12 @@ class JobQueue(Protocol):
         """Extend a held lease to `now + lease_seconds`; LeaseLostError if not held."""
         ...
 
+    def heartbeat_many(
+        self, claims: Sequence[Claim], *, lease_seconds: float = 30.0, now: datetime | None = None
+    ) -> list[Claim | None]:
+        """`heartbeat` for many claims in one call; None where the lease is not held."""
+        ...
+
     def ack(self, claim: Claim, outcome: Job, *, now: datetime | None = None) -> Job:
         """Record the outcome of a claimed job and release its lease, atomically.
 
@@ -100,6 +108,21 @@ class JobQueue(Protocol):
         retrying or dead). Retrying jobs are scheduled at their `run_at`; dead ones go
         to the dead-letter queue; counters are bumped. LeaseLostError (and a
         `lease_lost` count) if the lease is no longer held by this claim."""
+        ...
+
+    def ack_many(
+        self, pairs: Sequence[tuple[Claim, Job]], *, now: datetime | None = None
+    ) -> list[Job | None]:
+        """`ack` for many (claim, outcome) pairs in one call. Every outcome is checked
+        first (InvalidJobError: nothing recorded); then each is recorded only if its own
+        lease is held — None (refused, counted as `lease_lost`) where it is not."""
+        ...
+
+    def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:
+        """Give back claimed jobs whose handler never ran (a stopping worker's prefetched
+        batch): each goes to the front of its ready list as pending, in the given order,
+        with nothing counted (`lifecycle.release`). Claims whose lease is no longer held
+        are skipped. Returns the released jobs as stored."""
         ...
 
     def reclaim_abandoned(

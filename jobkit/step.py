@@ -1,9 +1,11 @@
 """The per-job step shared by worker threads, `run_until_idle` and the simulator.
 
     begin  : claim the most urgent ready job of the first queue that has one, at `now`
+             (`begin_many`: a batch of them in one call)
     run    : call its handler (plain or async) inside the job's context
-    finish : turn the outcome into complete / retry after the policy's delay / dead at
-             `now`, and ack it to the backend in one atomic step
+    finish : `settle` the outcome into complete / retry after the policy's delay / dead
+             at `now`, and ack it to the backend in one atomic step (`ack_settled`:
+             a batch of settled outcomes in one call)
 
 Threads call begin → run → finish at once; the simulator calls `finish` at
 `now + duration` in virtual time. Nothing here reads a clock: callers pass `now`.
@@ -90,6 +92,23 @@ def begin(
     return None
 
 
+def begin_many(
+    backend: JobBackend,
+    queues: Sequence[str],
+    worker_id: str,
+    now: datetime,
+    count: int,
+    *,
+    lease_seconds: float = 30.0,
+) -> list[Claim]:
+    """Claim up to `count` jobs, in one call, from the first of `queues` with ready jobs."""
+    for queue in queues:
+        claims = backend.dequeue_many(queue, worker_id, count, lease_seconds=lease_seconds, now=now)
+        if claims:
+            return claims
+    return []
+
+
 def run(registry: Registry, job: Job) -> Outcome:
     """Call the job's handler with its args inside the job's context; never raises
     for the handler's sake (only BaseExceptions such as KeyboardInterrupt pass)."""
@@ -113,6 +132,25 @@ def run(registry: Registry, job: Job) -> Outcome:
     return Outcome.success(value)
 
 
+def settle(
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+) -> Job:
+    """The claimed job after `outcome` at `now`: completed, retrying after `policy`'s
+    delay, or dead. Pure: nothing is stored (see `finish`, `ack_settled`)."""
+    job = claim.job
+    if outcome.ok:
+        try:
+            return lifecycle.complete(job, outcome.result, now)
+        except InvalidJobError as exc:  # a result that is not JSON
+            return lifecycle.fail(job, JobError(type(exc).__name__, str(exc)), now, policy, rng)
+    assert outcome.error is not None
+    return lifecycle.fail(job, outcome.error, now, policy, rng, retryable=outcome.retryable)
+
+
 def finish(
     backend: JobBackend,
     claim: Claim,
@@ -121,23 +159,30 @@ def finish(
     policy: RetryPolicy,
     rng: random.Random | None = None,
 ) -> Job | None:
-    """Record `outcome` for `claim` at `now`: completed, retrying after `policy`'s delay,
-    or dead; then ack. Returns the stored job, or None if the lease was lost (the
-    backend refused the outcome; the job's new owner decides it)."""
-    job = claim.job
-    if outcome.ok:
-        try:
-            final = lifecycle.complete(job, outcome.result, now)
-        except InvalidJobError as exc:
-            final = lifecycle.fail(job, JobError(type(exc).__name__, str(exc)), now, policy, rng)
-    else:
-        assert outcome.error is not None
-        final = lifecycle.fail(job, outcome.error, now, policy, rng, retryable=outcome.retryable)
+    """Record `outcome` for `claim` at `now` (see `settle`), then ack. Returns the stored
+    job, or None if the lease was lost (the backend refused the outcome; the job's new
+    owner decides it)."""
+    final = settle(claim, outcome, now, policy, rng)
     try:
         return backend.ack(claim, final, now=now)
     except LeaseLostError as exc:
-        log.warning("outcome of job %s refused: %s", job.id, exc)
+        log.warning("outcome of job %s refused: %s", claim.job.id, exc)
         return None
+
+
+def ack_settled(
+    backend: JobBackend, settled: Sequence[tuple[Claim, Job]], now: datetime
+) -> list[Job | None]:
+    """Ack many settled outcomes in one call; None where the lease was lost (refused)."""
+    stored = backend.ack_many(settled, now=now)
+    for (claim, _), job in zip(settled, stored, strict=True):
+        if job is None:
+            log.warning(
+                "outcome of job %s refused: the lease of token %s is no longer held",
+                claim.job.id,
+                claim.token,
+            )
+    return stored
 
 
 def policy_for(registry: Registry, job: Job, default: RetryPolicy) -> RetryPolicy:

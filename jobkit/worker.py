@@ -24,7 +24,6 @@ from types import TracebackType
 
 from jobkit import step
 from jobkit.clock import SystemClock
-from jobkit.core.errors import LeaseLostError
 from jobkit.core.model import Job, JobStatus, validate_name
 from jobkit.core.retry import RetryPolicy
 from jobkit.ports import Claim, Clock, JobBackend
@@ -67,6 +66,11 @@ class Worker:
         heartbeat_interval: seconds between lease renewals and between reclaim passes.
         poll_interval: longest real wait between checks when idle in the background.
         rng: source of retry jitter (seed it for reproducible runs).
+        batch_size: jobs claimed per call and acknowledged per call. 1 (the default)
+            claims one job at a time. Larger batches save round trips to a remote
+            backend (for many short jobs); every claimed job stays leased, and its lease
+            renewed, until its batch is acknowledged; a stopping worker gives back the
+            jobs of its batch it has not started (`release`).
     """
 
     def __init__(
@@ -82,7 +86,10 @@ class Worker:
         heartbeat_interval: float = 10.0,
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
+        batch_size: int = 1,
     ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} must be an int >= 1")
         for name, value in (
             ("visibility_timeout", visibility_timeout),
             ("heartbeat_interval", heartbeat_interval),
@@ -114,12 +121,14 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
+        self.batch_size = batch_size
         self._rotation = 0
         self._last_reclaim: datetime | None = None
-        self._current: Claim | None = None
+        self._current: Claim | None = None  # the job whose handler is running
+        self._held: dict[str, Claim] = {}  # token -> every claim not yet acked
         self._current_lock = threading.Lock()
-        # held by the heartbeat thread while it renews, and by `process` while it lets
-        # go of the claim, so a renewal never races the ack (a spurious lease_lost)
+        # held by the heartbeat thread while it renews, and by the worker while it lets
+        # go of claims, so a renewal never races the ack (a spurious lease_lost)
         self._lease_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -131,38 +140,69 @@ class Worker:
         """Reclaim expired leases if due, then claim the next job at `now`."""
         now = now or self.clock.now()
         self._maybe_reclaim(now)
-        return step.begin(
+        claim = step.begin(
             self.backend,
             self._queue_order(),
             self.worker_id,
             now,
             lease_seconds=self.visibility_timeout,
         )
+        if claim is not None:
+            self._hold([claim])
+        return claim
+
+    def begin_many(self, count: int, now: datetime | None = None) -> list[Claim]:
+        """Reclaim expired leases if due, then claim up to `count` jobs in one call."""
+        now = now or self.clock.now()
+        self._maybe_reclaim(now)
+        claims = step.begin_many(
+            self.backend,
+            self._queue_order(),
+            self.worker_id,
+            now,
+            count,
+            lease_seconds=self.visibility_timeout,
+        )
+        self._hold(claims)
+        return claims
+
+    def settle(self, claim: Claim, outcome: step.Outcome, now: datetime | None = None) -> Job:
+        """The claimed job after `outcome` at `now` (retry per policy, or dead); pure."""
+        policy = step.policy_for(self.registry, claim.job, self.retry_policy)
+        return step.settle(claim, outcome, now or self.clock.now(), policy, self.rng)
 
     def finish(
         self, claim: Claim, outcome: step.Outcome, now: datetime | None = None
     ) -> Job | None:
         """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
+        now = now or self.clock.now()
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
-        job = step.finish(self.backend, claim, outcome, now or self.clock.now(), policy, self.rng)
-        if job is None:  # refused: the job's new owner will count it
-            return None
-        self.processed += 1
-        if job.status is JobStatus.COMPLETED:
-            self.succeeded += 1
-        else:
-            self.failed += 1
+        self._let_go([claim])
+        job = step.finish(self.backend, claim, outcome, now, policy, self.rng)
+        self._count([job])
         return job
+
+    def finish_many(
+        self, settled: Sequence[tuple[Claim, Job]], now: datetime | None = None
+    ) -> list[Job | None]:
+        """Ack settled outcomes in one call (None where the lease was lost)."""
+        self._let_go([claim for claim, _ in settled])
+        stored = step.ack_settled(self.backend, settled, now or self.clock.now())
+        self._count(stored)
+        return stored
 
     def process(self, claim: Claim) -> Job | None:
         """Run a claimed job's handler and finish it now; the stored job (None if the
         lease was lost meanwhile)."""
+        return self.finish(claim, self._run_handler(claim))
+
+    def _run_handler(self, claim: Claim) -> step.Outcome:
         with self._current_lock:
             self._current = claim
         try:
             outcome = step.run(self.registry, claim.job)
         finally:
-            with self._lease_lock, self._current_lock:
+            with self._current_lock:
                 self._current = None
         if not outcome.ok and outcome.error is not None:
             log.info(
@@ -172,7 +212,7 @@ class Worker:
                 outcome.error.type,
                 outcome.error.message,
             )
-        return self.finish(claim, outcome)
+        return outcome
 
     # -- driving it -------------------------------------------------------------------
 
@@ -184,15 +224,43 @@ class Worker:
         self.process(claim)
         return True
 
+    def run_batch(self, max_jobs: int | None = None) -> int:
+        """Claim up to `batch_size` jobs (at most `max_jobs`) in one call, run them one
+        after another, and acknowledge them together in one call; how many ran.
+        If a stop is requested mid-batch, the jobs not started are given back."""
+        count = self.batch_size if max_jobs is None else min(self.batch_size, max_jobs)
+        claims = self.begin_many(count) if count > 0 else []
+        settled: list[tuple[Claim, Job]] = []
+        try:
+            for claim in claims:
+                if settled and self._stopping.is_set():
+                    break
+                outcome = self._run_handler(claim)
+                settled.append((claim, self.settle(claim, outcome)))
+        finally:
+            if settled:
+                self.finish_many(settled)
+            unstarted = claims[len(settled) :]
+            if unstarted:
+                self._let_go(unstarted)
+                self.backend.release(unstarted)
+        return len(settled)
+
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Process ready jobs in this thread until none is ready (or `max_jobs` were
         processed); returns how many. Scheduled jobs wait for their time: move a
-        FakeClock forward to make them due."""
+        FakeClock forward to make them due. With `batch_size` > 1, in batches."""
         count = 0
         while max_jobs is None or count < max_jobs:
-            if not self.run_once():
+            if self.batch_size > 1:
+                done = self.run_batch(None if max_jobs is None else max_jobs - count)
+                if not done:
+                    break
+                count += done
+            elif self.run_once():
+                count += 1
+            else:
                 break
-            count += 1
         return count
 
     def start(self) -> None:
@@ -276,7 +344,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self.run_once():
+                if self.run_batch() if self.batch_size > 1 else self.run_once():
                     continue
                 self.backend.wait_for_jobs(self.queues, self.poll_interval)
             except Exception:  # a backend hiccup must not kill the worker
@@ -295,22 +363,43 @@ class Worker:
                 self._renew_lease()
 
     def _renew_lease(self) -> None:
-        """Extend the lease of the job in hand (call with `_lease_lock` held)."""
+        """Extend the lease of every claim not yet acked (call with `_lease_lock` held)."""
         with self._current_lock:
-            claim = self._current
-        if claim is None:
+            claims = list(self._held.values())
+        if not claims:
             return
         try:
-            renewed = self.backend.heartbeat(claim, lease_seconds=self.visibility_timeout)
-        except LeaseLostError:
-            log.warning("worker %s lost the lease on job %s", self.worker_id, claim.job.id)
-            return
+            renewed = self.backend.heartbeat_many(claims, lease_seconds=self.visibility_timeout)
         except Exception:
             log.exception("worker %s: heartbeat failed", self.worker_id)
             return
         with self._current_lock:
-            if self._current is not None and self._current.token == renewed.token:
-                self._current = renewed
+            for old, new in zip(claims, renewed, strict=True):
+                if new is None:
+                    log.warning("worker %s lost the lease on job %s", self.worker_id, old.job.id)
+                elif old.token in self._held:
+                    self._held[old.token] = new
+
+    def _hold(self, claims: Sequence[Claim]) -> None:
+        if claims:
+            with self._current_lock:
+                for claim in claims:
+                    self._held[claim.token] = claim
+
+    def _let_go(self, claims: Sequence[Claim]) -> None:
+        with self._lease_lock, self._current_lock:
+            for claim in claims:
+                self._held.pop(claim.token, None)
+
+    def _count(self, stored: Sequence[Job | None]) -> None:
+        for job in stored:
+            if job is None:  # refused: the job's new owner will count it
+                continue
+            self.processed += 1
+            if job.status is JobStatus.COMPLETED:
+                self.succeeded += 1
+            else:
+                self.failed += 1
 
 
 class WorkerPool:

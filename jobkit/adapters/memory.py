@@ -19,14 +19,15 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from jobkit.adapters.checks import check_new_jobs, check_outcomes, refuse_running
 from jobkit.clock import SystemClock
 from jobkit.core import lifecycle
 from jobkit.core.errors import (
     DuplicateJobError,
-    InvalidJobError,
     JobNotFoundError,
     LeaseLostError,
 )
@@ -40,8 +41,7 @@ from jobkit.core.stats import (
 from jobkit.ports import Claim, Clock
 
 _READY = JobStatus.PENDING
-_NEW = (JobStatus.PENDING, JobStatus.SCHEDULED)  # what enqueue accepts
-_OUTCOMES = frozenset({JobStatus.COMPLETED, JobStatus.RETRYING, JobStatus.DEAD})
+_T = TypeVar("_T")
 _FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep_finished
 
 
@@ -124,15 +124,13 @@ class InMemoryBackend:
     def enqueue_many(self, jobs: Sequence[Job]) -> list[Job]:
         """See JobQueue.enqueue_many: all or nothing."""
         with self._lock:
-            seen: set[str] = set()
-            for job in jobs:
-                if job.status not in _NEW:
-                    raise InvalidJobError(
-                        "status", job.status.value, "a new job must be pending or scheduled"
-                    )
-                if job.id in self._jobs or job.id in seen:
-                    raise DuplicateJobError(job.id)
-                seen.add(job.id)
+            check_new_jobs(jobs)
+            existing = [job for job in jobs if job.id in self._jobs]
+            if existing and len(existing) == len(jobs):
+                if all(self._jobs[job.id] == job for job in jobs):
+                    return list(jobs)  # a retried call: already stored exactly so
+            if existing:
+                raise DuplicateJobError(existing[0].id)
             for job in jobs:
                 self._store(job, None)
                 self._index(job)
@@ -187,23 +185,20 @@ class InMemoryBackend:
             lease.expires_at = (now or self.clock.now()) + timedelta(seconds=lease_seconds)
             return Claim(claim.job, claim.token, claim.worker_id, lease.expires_at)
 
+    def heartbeat_many(
+        self, claims: Sequence[Claim], *, lease_seconds: float = 30.0, now: datetime | None = None
+    ) -> list[Claim | None]:
+        """See JobQueue.heartbeat_many."""
+        with self._lock:
+            return [
+                self._try(self.heartbeat, c, lease_seconds=lease_seconds, now=now) for c in claims
+            ]
+
     def ack(self, claim: Claim, outcome: Job, *, now: datetime | None = None) -> Job:
         """See JobQueue.ack."""
         with self._lock:
             self._held(claim)
-            claimed = claim.job
-            if (
-                outcome.id != claimed.id
-                or outcome.status not in _OUTCOMES
-                or outcome.queue != claimed.queue
-                or outcome.priority is not claimed.priority
-            ):
-                raise InvalidJobError(
-                    "outcome",
-                    f"{outcome.id}:{outcome.queue}:{outcome.priority.value}:{outcome.status.value}",
-                    f"must be job {claimed.id!r} of queue {claimed.queue!r} and priority "
-                    f"{claimed.priority.value!r}, in status completed, retrying or dead",
-                )
+            check_outcomes([(claim, outcome)])
             del self._leases[outcome.id]
             self._store(outcome, JobStatus.RUNNING)
             self._index(outcome)
@@ -211,6 +206,33 @@ class InMemoryBackend:
             if outcome.status is JobStatus.RETRYING:
                 self._work.notify_all()
             return outcome
+
+    def ack_many(
+        self, pairs: Sequence[tuple[Claim, Job]], *, now: datetime | None = None
+    ) -> list[Job | None]:
+        """See JobQueue.ack_many."""
+        with self._lock:
+            check_outcomes(pairs)
+            return [self._try(self.ack, claim, outcome, now=now) for claim, outcome in pairs]
+
+    def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:
+        """See JobQueue.release."""
+        with self._lock:
+            now = now or self.clock.now()
+            released = []
+            for claim in claims:
+                lease = self._leases.get(claim.job.id)
+                if lease is None or lease.token != claim.token:
+                    continue
+                del self._leases[claim.job.id]
+                job = lifecycle.release(self._jobs[claim.job.id], now)
+                self._store(job, JobStatus.RUNNING)
+                released.append(job)
+            for job in reversed(released):
+                self._index(job, front=True)
+            if released:
+                self._work.notify_all()
+            return released
 
     def reclaim_abandoned(
         self, queue: str | None = None, *, now: datetime | None = None
@@ -336,9 +358,7 @@ class InMemoryBackend:
         """See JobStore.save. Running jobs are refused: finish them with `ack`."""
         with self._lock:
             if job.status is JobStatus.RUNNING or job.id in self._leases:
-                raise InvalidJobError(
-                    "status", job.status.value, "running jobs are finished with ack(), not save()"
-                )
+                refuse_running(job.evolve(status=JobStatus.RUNNING))
             old = self._jobs.get(job.id)
             if old is not None:
                 self._unindex(old)
@@ -445,6 +465,14 @@ class InMemoryBackend:
         if job is None:
             raise JobNotFoundError(job_id)
         return job
+
+    @staticmethod
+    def _try(method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T | None:
+        """`method(...)`, or None if it raised LeaseLostError (batch calls)."""
+        try:
+            return method(*args, **kwargs)
+        except LeaseLostError:
+            return None
 
     def _held(self, claim: Claim) -> _Lease:
         lease = self._leases.get(claim.job.id)

@@ -4,7 +4,7 @@
               promote (due)                 start               complete
  scheduled ───────────────▶ pending ────────────────▶ running ──────────▶ completed
  retrying  ───────────────▶   ▲  ▲                      │ │
-     ▲                        │  └──── reclaim ─────────┘ │ fail, retries left
+     ▲                        │  └─ reclaim / release ──┘ │ fail, retries left
      └────────────────────────┼───────────────────────────┘
                   retry_dead  │            fail, none left / reclaim limit
  dead ◀───────────────────────┴──────────────────────────────── (from running)
@@ -40,6 +40,7 @@ ALLOWED_FROM: dict[str, frozenset[JobStatus]] = {
     "complete": frozenset({R}),
     "fail": frozenset({R}),
     "reclaim": frozenset({R}),
+    "release": frozenset({R}),
     "promote": frozenset({S, RT}),
     "cancel": frozenset({P, S, RT}),
     "retry_dead": frozenset({D}),
@@ -115,6 +116,13 @@ def reclaim(job: Job, now: datetime, max_reclaims: int) -> Job:
         )
         return job.evolve(status=D, reclaim_count=count, error=err, finished_at=now, updated_at=now)
     return job.evolve(status=P, reclaim_count=count, run_at=now, updated_at=now)
+
+
+def release(job: Job, now: datetime) -> Job:
+    """A claimed job whose handler never ran goes back to pending (a worker stopping
+    with a prefetched batch): no attempt used, nothing counted, `started_at` cleared."""
+    _check(job, "release")
+    return job.evolve(status=P, started_at=None, updated_at=now)
 
 
 def promote(job: Job, now: datetime) -> Job:

@@ -137,6 +137,25 @@ class TestEnqueue:
         assert backend.size("default") == 1
         assert backend.stats()["enqueued"] == 1
 
+    def test_enqueueing_the_identical_job_again_is_a_no_op(self, backend, make_job, clock) -> None:
+        """A call retried after a lost reply must not fail or duplicate the job."""
+        job, other = make_job(), make_job()
+        assert backend.enqueue(job) == job
+        assert backend.enqueue(job) == job
+        assert backend.enqueue_many([job]) == [job]
+        assert backend.size("default") == 1
+        assert backend.stats()["enqueued"] == 1
+        with pytest.raises(DuplicateJobError):  # not all of the batch is stored already
+            backend.enqueue_many([job, other])
+        assert backend.get(other.id) is None
+        delayed = make_job(delay=10)
+        backend.enqueue(delayed)
+        clock.advance(10)
+        backend.promote_due()
+        with pytest.raises(DuplicateJobError):  # changed since: promoted
+            backend.enqueue(delayed)
+        assert backend.size("default") == 2
+
     def test_duplicate_of_a_finished_job_raises(self, backend, make_job, clock) -> None:
         backend.enqueue(make_job(id="x"))
         c = claim(backend)
@@ -1426,3 +1445,97 @@ def test_concurrent_dequeues_claim_each_job_exactly_once(backend, make_job) -> N
     assert sorted(claimed) == sorted(j.id for j in jobs)
     assert len(set(claimed)) == len(claimed)
     assert backend.stats().statuses["running"] == 200
+
+
+# -- batches: heartbeat_many, ack_many, release -------------------------------------------
+
+
+class TestBatches:
+    def test_heartbeat_many_renews_held_leases_and_flags_lost_ones(
+        self, backend, make_job, clock
+    ) -> None:
+        backend.enqueue_many([make_job() for _ in range(3)])
+        a, b, c = backend.dequeue_many("default", "w1", 3)
+        backend.ack(b, lifecycle.complete(b.job, 1, clock.now()))
+        clock.advance(5)
+        renewed = backend.heartbeat_many([a, b, c], lease_seconds=60)
+        assert renewed[1] is None
+        assert [r.lease_expires_at for r in (renewed[0], renewed[2])] == [
+            clock.now() + timedelta(seconds=60)
+        ] * 2
+        assert renewed[0].token == a.token and renewed[2].token == c.token
+        assert backend.stats()["lease_lost"] == 1
+        assert backend.heartbeat_many([]) == []
+
+    def test_ack_many_records_each_outcome_against_its_own_lease(
+        self, backend, make_job, clock
+    ) -> None:
+        backend.enqueue_many([make_job(), make_job(), make_job(max_retries=0), make_job()])
+        a, b, c, d = backend.dequeue_many("default", "w1", 4)
+        backend.delete(d.job.id)
+        now = clock.now()
+        outs = [
+            lifecycle.complete(a.job, "ok", now),
+            failed(b.job, now),
+            failed(c.job, now),
+            lifecycle.complete(d.job, "late", now),
+        ]
+        stored = backend.ack_many(list(zip([a, b, c, d], outs, strict=True)))
+        assert stored == [outs[0], outs[1], outs[2], None]
+        assert backend.get(a.job.id) == outs[0]
+        assert backend.get(b.job.id).status is JobStatus.RETRYING
+        assert ids(backend.dead_letters()) == [c.job.id]
+        expect_counters(
+            backend.stats(),
+            enqueued=4,
+            processed=3,
+            succeeded=1,
+            failed=2,
+            retried=1,
+            dead=1,
+            lease_lost=1,
+        )
+        assert backend.ack_many([]) == []
+
+    def test_ack_many_checks_every_outcome_before_recording_any(
+        self, backend, make_job, clock
+    ) -> None:
+        backend.enqueue_many([make_job(), make_job()])
+        a, b = backend.dequeue_many("default", "w1", 2)
+        good = lifecycle.complete(a.job, 1, clock.now())
+        with pytest.raises(InvalidJobError):
+            backend.ack_many([(a, good), (b, b.job)])  # b still running: not an outcome
+        assert backend.get(a.job.id).status is JobStatus.RUNNING
+        assert backend.stats()["processed"] == 0
+        assert backend.ack_many([(a, good)]) == [good]
+
+    def test_release_puts_unstarted_claims_back_in_front_uncounted(
+        self, backend, make_job, clock
+    ) -> None:
+        jobs = [make_job() for _ in range(5)]
+        backend.enqueue_many(jobs)
+        claims = backend.dequeue_many("default", "w1", 3)
+        clock.advance(2)
+        released = backend.release(claims[1:])
+        assert ids(released) == [jobs[1].id, jobs[2].id]
+        for job in released:
+            assert job.status is JobStatus.PENDING
+            assert job.started_at is None
+            assert job.updated_at == clock.now()
+            assert backend.get(job.id) == job
+        assert ids(backend.peek("default")) == [jobs[1].id, jobs[2].id, jobs[3].id, jobs[4].id]
+        assert backend.stats().statuses == statuses(pending=4, running=1)
+        expect_counters(backend.stats(), enqueued=5)
+        with pytest.raises(LeaseLostError):  # the released claim is no longer held
+            backend.ack(claims[1], lifecycle.complete(claims[1].job, 1, clock.now()))
+        again = claim(backend)
+        assert again.job.id == jobs[1].id
+        assert again.job.retry_count == 0 and again.job.reclaim_count == 0
+
+    def test_release_skips_claims_no_longer_held(self, backend, make_job, clock) -> None:
+        backend.enqueue_many([make_job(), make_job()])
+        a, b = backend.dequeue_many("default", "w1", 2)
+        backend.ack(a, lifecycle.complete(a.job, 1, clock.now()))
+        assert ids(backend.release([a, b])) == [b.job.id]
+        assert backend.get(a.job.id).status is JobStatus.COMPLETED
+        assert backend.release([]) == []

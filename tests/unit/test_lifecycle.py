@@ -35,6 +35,7 @@ ACTIONS = {
     "complete": lambda job: lifecycle.complete(job, {"ok": True}, NOW),
     "fail": lambda job: lifecycle.fail(job, ERR, NOW, DEFAULT),
     "reclaim": lambda job: lifecycle.reclaim(job, NOW, max_reclaims=3),
+    "release": lambda job: lifecycle.release(job, NOW),
     "promote": lambda job: lifecycle.promote(job, NOW),
     "cancel": lambda job: lifecycle.cancel(job, NOW),
     "retry_dead": lambda job: lifecycle.retry_dead(job, NOW),
@@ -47,6 +48,7 @@ def test_allowed_from_table():
         "complete": {R},
         "fail": {R},
         "reclaim": {R},
+        "release": {R},
         "promote": {S, RT},
         "cancel": {P, S, RT},
         "retry_dead": {D},
@@ -245,6 +247,16 @@ def test_reclaim_returns_to_pending_until_the_limit(max_reclaims):
     assert dead.finished_at == NOW
 
 
+def test_release_gives_back_a_claim_without_using_anything():
+    running = lifecycle.start(job_in(P, retry_count=1), T0)
+    released = lifecycle.release(running, NOW)
+    assert released.status is P
+    assert released.started_at is None
+    assert released.updated_at == NOW
+    assert (released.retry_count, released.reclaim_count) == (1, 0)
+    assert released.error == running.error and released.result is None
+
+
 def test_reclaim_with_zero_limit_is_dead_at_once():
     dead = lifecycle.reclaim(job_in(R), NOW, 0)
     assert dead.status is D
@@ -314,8 +326,8 @@ ILLEGAL = [
 
 
 def test_illegal_table_is_complete():
-    # 7 actions x 7 statuses, minus the 10 legal pairs
-    assert len(ILLEGAL) == 7 * 7 - 10
+    # 8 actions x 7 statuses, minus the 11 legal pairs
+    assert len(ILLEGAL) == 8 * 7 - 11
 
 
 @pytest.mark.parametrize(("action", "status"), ILLEGAL, ids=[f"{a}-{s.value}" for a, s in ILLEGAL])

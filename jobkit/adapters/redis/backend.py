@@ -248,6 +248,23 @@ class RedisBackend:
         """See JobQueue.dequeue_many: one round trip for the whole batch."""
         if count <= 0 or not _valid_name(queue):
             return []
+        claims: list[Claim] = []
+        while len(claims) < count:
+            got, unreadable = self._claim(queue, worker_id, count - len(claims), lease_seconds, now)
+            claims += got
+            if not unreadable:  # a quarantined body leaves room: claim again
+                break
+        return claims
+
+    def _claim(
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        lease_seconds: float,
+        now: datetime | None,
+    ) -> tuple[list[Claim], int]:
+        """One dequeue script call: the readable claims and how many were quarantined."""
         token_prefix = f"{secrets.token_hex(6)}.{worker_id}."
         reply = self._run(
             "dequeue",
@@ -267,7 +284,7 @@ class RedisBackend:
             job = self._read_claimed(queue, job_id, token, raw, started)
             if job is not None:
                 claims.append(Claim(job, token, worker_id, expires))
-        return claims
+        return claims, (len(reply) - 2) // 3 - len(claims)
 
     def _read_claimed(
         self, queue: str, job_id: str, token: str, raw: Any, now: datetime
@@ -357,6 +374,19 @@ class RedisBackend:
                 if int(done):
                     out[i] = pairs[i][1]
         return out
+
+    def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:
+        """See JobQueue.release: one round trip per queue."""
+        now_dt = now or self.clock.now()
+        released: list[Job] = []
+        for queue, positions in _positions_by_queue(c.job.queue for c in claims).items():
+            jobs = [lifecycle.release(claims[i].job, now_dt) for i in positions]
+            args: list[Any] = []
+            for i, job in zip(positions, jobs, strict=True):
+                args += (job.id, claims[i].token, job.priority.rank, job.to_json())
+            flags = self._run("release", [queue], args)
+            released += [job for job, flag in zip(jobs, flags, strict=True) if int(flag)]
+        return released
 
     def reclaim_abandoned(
         self, queue: str | None = None, *, now: datetime | None = None

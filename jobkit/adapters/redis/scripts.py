@@ -33,6 +33,7 @@ SCRIPT_NAMES: tuple[str, ...] = (
     "move",
     "delete",
     "quarantine",
+    "release",
 )
 
 

@@ -4,26 +4,27 @@
 --          block number, id, status (pending|scheduled), priority rank, run_at µs,
 --          created_at µs, job JSON, queue name
 -- Returns: {'OK', deltas}    every job stored;
---          {'SAME', deltas}  every job already stored with identical JSON (a retried
---                            call whose first reply was lost): nothing written;
+--          {'SAME', deltas}  every job is already stored exactly so, untouched since (a
+--                            retried call whose first reply was lost): nothing written;
 --          {'DUP', id, deltas} a job with that id exists: nothing written.
 local n = tonumber(ARGV[3])
 local FIELDS = 8
 
-local dup, same = nil, 0
+local existing, same = nil, 0
 for i = 0, n - 1 do
   local a = 4 + i * FIELDS
-  local g, id, json = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 6]
+  local g, id = tonumber(ARGV[a]), ARGV[a + 1]
   local stored = redis.call('HGET', key(g, K_JOBS), id)
-  local elsewhere = GLOBAL and redis.call('HGET', gkey(NCOUNTERS + 1), id)
-  if stored == json then
-    same = same + 1
-  elseif stored or elsewhere then
-    dup = dup or id
+  if stored or (GLOBAL and redis.call('HEXISTS', gkey(NCOUNTERS + 1), id) == 1) then
+    existing = existing or id
+    local state = redis.call('HGET', key(g, K_STATE), id)
+    if stored == ARGV[a + 6] and state == ARGV[a + 2] .. ':' .. ARGV[a + 3] then
+      same = same + 1
+    end
   end
 end
-if dup then return reply({'DUP', dup}) end
 if n > 0 and same == n then return reply({'SAME'}) end
+if existing then return reply({'DUP', existing}) end
 
 local woken = {}
 for i = 0, n - 1 do

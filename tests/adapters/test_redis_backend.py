@@ -1,0 +1,174 @@
+"""What only the Redis adapter has: its key schema, quarantine of unreadable bodies,
+Redis server time, NOSCRIPT recovery, connection URLs and credential hygiene."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+import jobkit
+from jobkit.adapters.redis import RedisBackend, ServerClock
+from jobkit.adapters.redis.keys import QUEUE_KEYS
+from jobkit.clock import FakeClock
+from jobkit.core import lifecycle
+from jobkit.core.errors import InvalidJobError, InvalidUrlError
+from jobkit.core.model import JobStatus, build_job
+from jobkit.core.stats import COUNTERS
+from jobkit.kit import JobKit
+from tests.adapters.backends import make_fakeredis, redis_client, unique_prefix
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def redis_backend(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[RedisBackend]:
+    """A RedisBackend on fakeredis or the real local Redis, wiped afterwards."""
+    if request.param == "fakeredis":
+        backend = make_fakeredis(clock)
+    else:
+        backend = RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
+    assert isinstance(backend, RedisBackend)
+    yield backend
+    backend.clear()
+    backend.close()
+
+
+def keys_of(backend: RedisBackend) -> set[str]:
+    return {k.decode() for k in backend.client.scan_iter(match=backend.keys.pattern)}
+
+
+def test_every_key_is_under_the_prefix_and_tagged_by_its_queue(
+    redis_backend: RedisBackend, make_job, clock: FakeClock
+) -> None:
+    b = redis_backend
+    p = b.prefix
+    b.enqueue_many([make_job(queue="mail"), make_job(queue="mail", max_retries=0)])
+    for c in b.dequeue_many("mail", "w1", 2):
+        b.ack(c, lifecycle.fail(c.job, jobkit.JobError("Boom", "x"), clock.now(), b_policy()))
+    keys = keys_of(b)
+    assert keys, "nothing written"
+    for key in keys:
+        assert key.startswith(f"{p}:")
+        if "{" in key:
+            assert "{mail}" in key, key
+    assert {f"{p}:{{mail}}:{k}" for k in ("jobs", "state", "created", "scheduled", "dead")} <= keys
+    assert set(QUEUE_KEYS) >= {"jobs", "state", "ready:default", "inflight", "leases"}
+    client = b.client
+    assert int(client.get(f"{p}:stats:global:enqueued")) == 2
+    assert int(client.get(f"{p}:stats:queue:{{mail}}:enqueued")) == 2
+    assert int(client.get(f"{p}:stats:queue:{{mail}}:dead")) == 1
+    assert int(client.get(f"{p}:stats:queue:{{mail}}:retried")) == 1
+    assert {c: b.queue_stats("mail")[c] for c in COUNTERS} == {c: b.stats()[c] for c in COUNTERS}
+
+
+def b_policy() -> jobkit.RetryPolicy:
+    return jobkit.RetryPolicy.default()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xff{not json", b"[1, 2]", b'{"id": "other"}', None],
+    ids=["bytes", "not-an-object", "missing-fields", "missing-body"],
+)
+def test_an_unreadable_body_is_quarantined_and_the_worker_goes_on(
+    redis_backend: RedisBackend, make_job, clock: FakeClock, body: bytes | None
+) -> None:
+    b = redis_backend
+    kit = JobKit(b, clock=clock)
+    ran: list[str] = []
+    kit.handler("task")(lambda args: ran.append(args["n"]))
+    jobs = [make_job("task", {"n": str(n)}) for n in range(3)]
+    b.enqueue_many(jobs)
+    bad = jobs[1].id
+    jobs_key = b.keys.queue("default", "jobs")
+    if body is None:
+        b.client.hdel(jobs_key, bad)
+    else:
+        b.client.hset(jobs_key, bad, body)
+    assert kit.worker().run_until_idle() == 2
+    assert ran == ["0", "2"]
+    assert b.stats()["quarantined"] == 1
+    assert b.queue_stats("default")["quarantined"] == 1
+    assert b.stats().statuses == {**dict.fromkeys(b.stats().statuses, 0), "completed": 2}
+    (record,) = b.quarantined()
+    assert record["id"] == bad and record["queue"] == "default"
+    assert record["error"].startswith("InvalidJobError")
+    expected = None if body is None else body.decode("utf-8", "backslashreplace")
+    assert record["payload"] == expected
+    assert b.get(bad) is None
+    assert [j.id for j in b.find(limit=None)] == [jobs[0].id, jobs[2].id]
+
+
+def test_scripts_survive_a_flushed_script_cache(
+    redis_backend: RedisBackend, make_job, clock: FakeClock
+) -> None:
+    b = redis_backend
+    b.enqueue(make_job())
+    b.client.script_flush()
+    b.enqueue(make_job())
+    b.client.script_flush()
+    claims = b.dequeue_many("default", "w1", 2)
+    b.client.script_flush()
+    assert [b.ack(c, lifecycle.complete(c.job, 1, clock.now())).status for c in claims] == [
+        JobStatus.COMPLETED
+    ] * 2
+
+
+def test_without_a_clock_time_is_the_redis_servers() -> None:
+    client = redis_client()
+    backend = RedisBackend(client, unique_prefix(), owns_client=True)
+    try:
+        assert isinstance(backend.clock, ServerClock)
+        seconds, micros = client.time()
+        server_now = seconds + micros / 1e6
+        assert abs(backend.clock.now().timestamp() - server_now) < 0.5
+        soon = backend.clock.now() + timedelta(seconds=0.3)
+        job = build_job("t", {}, id="late", now=backend.clock.now(), run_at=soon)
+        backend.enqueue(job)
+        assert backend.promote_due() == 0
+        time.sleep(0.4)
+        assert backend.promote_due() == 1
+        claim = backend.dequeue("default", "w1")
+        assert claim is not None
+        seconds, micros = client.time()
+        assert abs(claim.job.started_at.timestamp() - (seconds + micros / 1e6)) < 0.5
+    finally:
+        backend.clear()
+        backend.close()
+
+
+def test_connect_urls(clock: FakeClock) -> None:
+    kit = jobkit.connect("fakeredis://", clock=clock, prefix="p1", max_reclaims=5)
+    try:
+        assert isinstance(kit.backend, RedisBackend)
+        assert kit.backend.prefix == "p1" and kit.backend.max_reclaims == 5
+        kit.handler("hi")(lambda args: "hello")
+        job = kit.enqueue("hi")
+        assert kit.run_until_idle() == 1
+        assert kit.get(job.id).result == "hello"
+    finally:
+        kit.close()
+    with pytest.raises(InvalidUrlError, match="supported: memory://, redis://"):
+        jobkit.connect("mongodb://u:hunter2@h/db")
+    with pytest.raises(InvalidJobError, match="prefix"):
+        jobkit.connect("fakeredis://", prefix="bad prefix{x}")
+
+
+def test_passwords_never_show(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    kit = jobkit.connect("redis://user:hunter2@127.0.0.1:1/0", prefix=unique_prefix())
+    try:
+        shown = [repr(kit), str(kit), repr(kit.backend), str(kit.backend)]
+        with pytest.raises(Exception) as failure:  # nothing listens on port 1
+            kit.backend.client.connection_pool.connection_kwargs["retry"] = None
+            kit.enqueue("x")
+        shown += [str(failure.value), repr(failure.value)]
+    finally:
+        kit.close()
+    with pytest.raises(InvalidUrlError) as bad:
+        jobkit.connect("redis://user:hunter2@127.0.0.1:notaport/0")
+    shown.append(str(bad.value))
+    shown += [r.getMessage() for r in caplog.records]
+    assert not [s for s in shown if "hunter2" in s]

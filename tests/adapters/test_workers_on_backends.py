@@ -1,0 +1,134 @@
+"""Workers and pools on every backend: single and batched claims, lease renewal of a
+whole batch, and a stopping batch worker giving back what it has not started."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from jobkit.clock import FakeClock, SystemClock
+from jobkit.core.model import JobStatus
+from jobkit.kit import JobKit
+from jobkit.ports import JobBackend
+from jobkit.worker import Worker
+from tests.adapters.backends import BackendFactory
+from tests.helpers import wait_for
+
+
+def make_kit(backend: JobBackend, clock: object) -> JobKit:
+    return JobKit(backend, clock=clock)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_run_until_idle_plays_the_whole_retry_timeline(
+    backend: JobBackend, clock: FakeClock, batch_size: int
+) -> None:
+    kit = make_kit(backend, clock)
+    calls: list[int] = []
+
+    @kit.handler("flaky")
+    def flaky(args: dict) -> str:
+        calls.append(args["n"])
+        if args["n"] % 3 == 0:
+            raise RuntimeError("down")
+        return "ok"
+
+    kit.enqueue_many([{"job_type": "flaky", "args": {"n": n}} for n in range(20)])
+    worker = kit.worker(batch_size=batch_size)
+    assert worker.run_until_idle() == 20
+    for _ in range(3):  # +30 s, +5 min, +1 h
+        clock.set(backend.next_due_at())
+        assert worker.run_until_idle() == 7
+    assert backend.next_due_at() is None
+    stats = kit.stats()
+    assert stats["processed"] == 20 + 3 * 7
+    assert stats["dead"] == 7 and stats["succeeded"] == 13
+    assert len(calls) == 41
+    assert worker.processed == 41
+
+
+def test_run_until_idle_respects_max_jobs_in_batches(backend: JobBackend, clock: FakeClock) -> None:
+    kit = make_kit(backend, clock)
+    kit.handler("noop")(lambda args: None)
+    kit.enqueue_many([{"job_type": "noop"} for _ in range(10)])
+    worker = kit.worker(batch_size=4)
+    assert worker.run_until_idle(max_jobs=6) == 6
+    assert backend.size("default") == 4
+    assert kit.stats().statuses["running"] == 0
+
+
+def test_a_batch_keeps_every_lease_alive_until_it_is_acked(
+    backend_factory: BackendFactory,
+) -> None:
+    clock = SystemClock()
+    backend = backend_factory(clock)  # type: ignore[arg-type]
+    kit = make_kit(backend, clock)
+
+    @kit.handler("slow")
+    def slow(args: dict) -> None:
+        time.sleep(0.4)
+
+    kit.enqueue_many([{"job_type": "slow"} for _ in range(4)])  # 1.6 s per batch > 1 s lease
+    worker = kit.worker(batch_size=4, visibility_timeout=1.0, heartbeat_interval=0.2)
+    worker.start()
+    try:
+        assert wait_for(lambda: kit.stats()["succeeded"] == 4, timeout=20)
+    finally:
+        worker.stop(timeout=10)
+    stats = kit.stats()
+    assert stats["reclaimed"] == stats["lease_lost"] == 0
+    assert stats["processed"] == 4
+
+
+def test_a_stopping_batch_worker_gives_back_what_it_did_not_start(
+    backend_factory: BackendFactory,
+) -> None:
+    clock = SystemClock()
+    backend = backend_factory(clock)  # type: ignore[arg-type]
+    kit = make_kit(backend, clock)
+    started = threading.Event()
+
+    @kit.handler("slow")
+    def slow(args: dict) -> None:
+        started.set()
+        time.sleep(0.3)
+
+    jobs = kit.enqueue_many([{"job_type": "slow", "args": {"n": n}} for n in range(5)])
+    worker = Worker(backend, kit.registry, batch_size=5, clock=clock)
+    worker.start()
+    assert started.wait(10)
+    worker.stop(timeout=10)
+    stored = [kit.get(j.id) for j in jobs]
+    assert [j.status for j in stored] == [JobStatus.COMPLETED] + [JobStatus.PENDING] * 4
+    assert [j.id for j in backend.peek("default")] == [j.id for j in jobs[1:]]
+    stats = kit.stats()
+    assert stats["processed"] == 1 and stats["reclaimed"] == 0
+    assert stats.statuses["running"] == 0
+
+
+def test_a_pool_with_batches_processes_everything_once(
+    backend_factory: BackendFactory,
+) -> None:
+    clock = SystemClock()
+    backend = backend_factory(clock)  # type: ignore[arg-type]
+    kit = make_kit(backend, clock)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    @kit.handler("count")
+    def count(args: dict) -> None:
+        with lock:
+            seen.append(args["n"])
+
+    kit.enqueue_many(
+        [
+            {"job_type": "count", "args": {"n": n}, "priority": "high" if n % 2 else "low"}
+            for n in range(300)
+        ]
+    )
+    with kit.pool(worker_count=3, poll_interval=0.05, batch_size=16) as pool:
+        assert pool.wait_until_idle(timeout=30)
+    assert sorted(seen) == list(range(300))
+    assert kit.stats()["succeeded"] == 300
