@@ -126,9 +126,8 @@ class InMemoryBackend:
         with self._lock:
             check_new_jobs(jobs)
             existing = [job for job in jobs if job.id in self._jobs]
-            if existing and len(existing) == len(jobs):
-                if all(self._jobs[job.id] == job for job in jobs):
-                    return list(jobs)  # a retried call: already stored exactly so
+            if len(existing) == len(jobs) and all(self._jobs[j.id] == j for j in jobs):
+                return list(jobs)  # a retried call (or empty): already stored exactly so
             if existing:
                 raise DuplicateJobError(existing[0].id)
             for job in jobs:
