@@ -17,19 +17,24 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import TypeVar
 
 from jobkit import step
 from jobkit.clock import SystemClock
+from jobkit.core.errors import JobkitError
 from jobkit.core.model import Job, JobStatus, validate_name
 from jobkit.core.retry import RetryPolicy
 from jobkit.ports import Claim, Clock, JobBackend
 from jobkit.registry import Registry
 
 log = logging.getLogger("jobkit.worker")
+
+_T = TypeVar("_T")
+_ACK_ATTEMPTS = 7  # about 3 s of backoff in all, well inside a lease
 
 _worker_numbers = itertools.count(1)
 
@@ -178,7 +183,7 @@ class Worker:
         now = now or self.clock.now()
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
         self._let_go([claim])
-        job = step.finish(self.backend, claim, outcome, now, policy, self.rng)
+        job = self._acking(lambda: step.finish(self.backend, claim, outcome, now, policy, self.rng))
         self._count([job])
         return job
 
@@ -187,9 +192,34 @@ class Worker:
     ) -> list[Job | None]:
         """Ack settled outcomes in one call (None where the lease was lost)."""
         self._let_go([claim for claim, _ in settled])
-        stored = step.ack_settled(self.backend, settled, now or self.clock.now())
+        at = now or self.clock.now()
+        stored = self._acking(lambda: step.ack_settled(self.backend, settled, at))
         self._count(stored)
         return stored
+
+    def _acking(self, send: Callable[[], _T]) -> _T:
+        """`send()` an ack, retried with backoff when the backend fails (a dropped
+        connection): an outcome never recorded would make a finished job run again once
+        its lease expires. Repeating an ack is safe: the lease token fences it."""
+        delay = 0.05
+        for attempt in range(1, _ACK_ATTEMPTS + 1):
+            try:
+                return send()
+            except JobkitError:
+                raise
+            except Exception as exc:
+                if attempt == _ACK_ATTEMPTS:
+                    raise
+                log.warning(
+                    "worker %s: ack failed (%s: %s); retrying in %.2fs",
+                    self.worker_id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def process(self, claim: Claim) -> Job | None:
         """Run a claimed job's handler and finish it now; the stored job (None if the
@@ -238,12 +268,14 @@ class Worker:
                 outcome = self._run_handler(claim)
                 settled.append((claim, self.settle(claim, outcome)))
         finally:
-            if settled:
-                self.finish_many(settled)
-            unstarted = claims[len(settled) :]
-            if unstarted:
-                self._let_go(unstarted)
-                self.backend.release(unstarted)
+            try:
+                if settled:
+                    self.finish_many(settled)
+            finally:
+                unstarted = claims[len(settled) :]
+                if unstarted:
+                    self._let_go(unstarted)
+                    self.backend.release(unstarted)
         return len(settled)
 
     def run_until_idle(self, max_jobs: int | None = None) -> int:

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from jobkit.kit import JobKit
 from jobkit.registry import Registry
-from jobkit.worker import Worker, WorkerPool
+from jobkit.worker import WorkerPool
 
 log = logging.getLogger("jobkit.cli")
 
@@ -177,8 +177,13 @@ def add_worker_parser(
         type=_positive_int,
         default=None,
         metavar="N",
-        help="jobs a worker claims at once, if this jobkit's Worker supports batches "
-        "(default: the Worker's own, 1)",
+        help="jobs a worker claims, and acknowledges, per round trip (default 1; "
+        "larger batches pay off for many short jobs on Redis)",
+    )
+    worker.add_argument(
+        "--prefix",
+        default=None,
+        help="key prefix on Redis (default: the --app JobKit's own prefix, else jobkit)",
     )
     worker.set_defaults(worker_parser=worker)
     return worker
@@ -277,12 +282,20 @@ def load_app(spec: str) -> JobKit | Registry:
     return made
 
 
-def connect_app(app: JobKit | Registry, url: str | None, spec: str) -> tuple[JobKit, str]:
+def connect_app(
+    app: JobKit | Registry, url: str | None, spec: str, *, prefix: str | None = None
+) -> tuple[JobKit, str]:
     """The JobKit to run: `app` itself, or a new one on `url` with `app`'s registry
-    (and retry policy). Returns it and how to show its backend (URL redacted)."""
+    (and retry policy) and key `prefix` (default: the app kit's own backend prefix, so
+    `--url` points the worker at the same keys). Returns it and how to show its
+    backend (URL redacted)."""
     from jobkit.kit import _redact, connect
 
+    if prefix is None and isinstance(app, JobKit):
+        prefix = getattr(app.backend, "prefix", None)
     if url is None:
+        if prefix is not None and prefix != getattr(app.backend, "prefix", None):
+            raise WorkerCommandError("--prefix needs --url (the --app kit has its own backend)")
         if isinstance(app, Registry):
             raise WorkerCommandError(
                 f"--app {spec!r} is a Registry, which has no backend: give --url "
@@ -293,7 +306,8 @@ def connect_app(app: JobKit | Registry, url: str | None, spec: str) -> tuple[Job
     registry = app if isinstance(app, Registry) else app.registry
     retry_policy = None if isinstance(app, Registry) else app.retry_policy
     try:
-        kit = connect(url, registry=registry, retry_policy=retry_policy)
+        options = {} if prefix is None or urlsplit(url).scheme == "memory" else {"prefix": prefix}
+        kit = connect(url, registry=registry, retry_policy=retry_policy, **options)
     except ValueError as exc:  # InvalidUrlError and friends: the URL is wrong
         raise WorkerCommandError(f"--url: {exc}") from None
     except Exception as exc:  # unreachable server, missing client library, ...
@@ -305,15 +319,6 @@ def connect_app(app: JobKit | Registry, url: str | None, spec: str) -> tuple[Job
             "holds no jobs unless --app enqueues them into it"
         )
     return kit, shown
-
-
-def pool_accepts_batch_size() -> bool:
-    """Whether WorkerPool (or the Worker it passes options to) takes `batch_size`."""
-    pool_params = inspect.signature(WorkerPool).parameters
-    if "batch_size" in pool_params:
-        return True
-    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in pool_params.values())
-    return forwards and "batch_size" in inspect.signature(Worker).parameters
 
 
 # -- secrets -----------------------------------------------------------------------------
@@ -480,15 +485,9 @@ def run_worker(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, signals: ShutdownSignals, guard: Callable[[], None]) -> int:
     extra: dict[str, Any] = {}
     if args.batch_size is not None:
-        if pool_accepts_batch_size():
-            extra["batch_size"] = args.batch_size
-        elif args.batch_size != 1:
-            raise WorkerCommandError(
-                f"--batch-size={args.batch_size} is not supported by this jobkit's "
-                "WorkerPool (it claims one job at a time); leave it out or use 1"
-            )
+        extra["batch_size"] = args.batch_size
     app = load_app(args.app)
-    kit, shown = connect_app(app, args.url, args.app)
+    kit, shown = connect_app(app, args.url, args.app, prefix=args.prefix)
     guard()
     try:
         try:

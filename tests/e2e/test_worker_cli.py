@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from jobkit.worker_cli import pool_accepts_batch_size
-
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 5.0  # longest wait for anything the worker should do within a fraction of that
 
@@ -309,21 +307,16 @@ def test_bad_arguments_exit_2_naming_the_problem(tmp_path, args, needle):
     assert needle in done.stderr
 
 
-def test_batch_size_other_than_1_is_refused_unless_the_pool_supports_it(tmp_path):
-    if pool_accepts_batch_size():
-        pytest.skip("this WorkerPool takes batch_size: --batch-size is passed through")
-    write_app(tmp_path)
-    done = subprocess.run(
-        command("--app", "app:kit", "--batch-size", "2"),
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "--batch-size=2 is not supported" in done.stderr
+def test_batches_process_every_job(tmp_path, start):
+    write_app(tmp_path, slow_seconds=0.0)
+    worker = start("--app", "app:kit", "--batch-size", "3", "--workers", "1", *FAST)
+    worker.wait_for("the jobs", lambda: len(lines(tmp_path / "done.txt")) == 4)
+    worker.wait_for("the slow job", (tmp_path / "slow.finished").exists)
+    worker.send(signal.SIGTERM)
+
+    assert worker.wait() == 0, worker.stderr()
+    assert sorted(lines(tmp_path / "done.txt")) == ["a", "b", "c", "mail-1"]
+    assert "processed 5 job(s)" in worker.stderr()
 
 
 @pytest.mark.parametrize(

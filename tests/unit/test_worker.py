@@ -591,3 +591,49 @@ def test_a_heartbeat_racing_the_ack_is_not_a_lost_lease(caplog: pytest.LogCaptur
     assert kit.stats()["lease_lost"] == 0
     assert "lost the lease" not in caplog.text
     assert kit.get(job.id).result == "ok"
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_failed_ack_is_retried_so_the_job_does_not_run_again(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    kit = fake_kit()
+    runs: list[int] = []
+    kit.handler("once")(lambda args: runs.append(args["n"]))
+    kit.enqueue_many([{"job_type": "once", "args": {"n": n}} for n in range(3)])
+    backend = kit.backend
+    failures = {"left": 2}
+    method = "ack" if batch_size == 1 else "ack_many"
+    real = getattr(backend, method)
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("connection reset by peer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backend, method, flaky)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    worker = kit.worker(batch_size=batch_size)
+    assert worker.run_until_idle() == 3
+    assert sorted(runs) == [0, 1, 2]
+    assert kit.stats()["succeeded"] == 3 and kit.stats()["lease_lost"] == 0
+
+
+def test_an_ack_that_keeps_failing_is_raised_after_the_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kit = fake_kit()
+    kit.handler("once")(lambda args: None)
+    kit.enqueue("once")
+    calls = []
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise ConnectionError("down")
+
+    monkeypatch.setattr(kit.backend, "ack", broken)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    with pytest.raises(ConnectionError):
+        kit.worker().run_once()
+    assert len(calls) == 7

@@ -185,7 +185,7 @@ class RedisBackend:
         if not jobs:
             return []
         if self.cluster:
-            self._refuse_existing(jobs)  # best effort: Cluster checks other queues apart
+            self._refuse_existing(jobs, same_queue_ok=True)  # other queues: best effort
             for queue, group in _group_by_queue(jobs).items():
                 self._enqueue_chunk([queue], group)
                 self._apply_global(index={j.id: queue for j in group})
@@ -216,12 +216,14 @@ class RedisBackend:
         if _text(reply[0]) == "DUP":
             raise DuplicateJobError(_text(reply[1]))
 
-    def _refuse_existing(self, jobs: Sequence[Job]) -> None:
+    def _refuse_existing(self, jobs: Sequence[Job], *, same_queue_ok: bool = False) -> None:
+        """Raise DuplicateJobError for an id the directory knows (with `same_queue_ok`,
+        only in another queue: the queue's own script then decides)."""
         for start in range(0, len(jobs), _CHUNK):
             chunk = jobs[start : start + _CHUNK]
             found = self.client.hmget(self.keys.directory, [j.id for j in chunk])
             for job, queue in zip(chunk, found, strict=True):
-                if queue is not None:
+                if queue is not None and (not same_queue_ok or _text(queue) != job.queue):
                     raise DuplicateJobError(job.id)
 
     def dequeue(
