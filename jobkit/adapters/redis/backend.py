@@ -396,7 +396,7 @@ class RedisBackend:
         """See JobQueue.reclaim_abandoned. Reads the expired leases, computes each job's
         next version, then moves each only if its lease is unchanged and still expired."""
         now_dt = now or self.clock.now()
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
         reclaimed: list[Job] = []
         for name in names:
             reclaimed += self._reclaim_queue(name, now_dt, now)
@@ -452,7 +452,7 @@ class RedisBackend:
 
     def promote_due(self, now: datetime | None = None, queue: str | None = None) -> int:
         """See JobQueue.promote_due (in batches of `promote_batch` per script call)."""
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
         now_arg = self._now_arg(now)
         moved = 0
         for name in names:
@@ -465,7 +465,7 @@ class RedisBackend:
 
     def next_due_at(self, queue: str | None = None) -> datetime | None:
         """See JobQueue.next_due_at."""
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
         if not names:
             return None
         pipe = self.client.pipeline(transaction=False)
@@ -580,7 +580,7 @@ class RedisBackend:
     ) -> list[Job]:
         """See JobStore.find: oldest first (by created_at, then id)."""
         wanted = None if status is None else JobStatus.coerce(status)
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
 
         def matches(job: Job) -> bool:
             return (job_type is None or job.job_type == job_type) and (
@@ -595,7 +595,7 @@ class RedisBackend:
         self, limit: int | None = 100, *, queue: str | None = None, tenant_id: str | None = None
     ) -> list[Job]:
         """See JobStore.dead_letters: oldest death first."""
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
         streams = [
             self._scan_index(
                 name, "dead", JobStatus.DEAD, lambda j: tenant_id in (None, j.tenant_id)
@@ -611,7 +611,7 @@ class RedisBackend:
 
     def quarantined(self, queue: str | None = None) -> list[dict[str, Any]]:
         """Jobs whose stored body could not be read: id, queue, payload, error, at."""
-        names = self.queues() if queue is None else [queue] if _valid_name(queue) else []
+        names = self._names(queue)
         records = []
         for name in names:
             for raw in self.client.hvals(self.keys.queue(name, "quarantine")):
@@ -689,6 +689,12 @@ class RedisBackend:
         return f"RedisBackend(prefix={self.prefix!r}, server={_describe(self.client)})"
 
     # -- internals -----------------------------------------------------------------------
+
+    def _names(self, queue: str | None) -> list[str]:
+        """`[queue]` (none if the name cannot exist), or every queue for None."""
+        if queue is None:
+            return self.queues()
+        return [queue] if _valid_name(queue) else []
 
     def _locate(self, job_id: str) -> str | None:
         """The queue holding `job_id`, from the directory (or, on Cluster when the
