@@ -8,6 +8,7 @@ reason — except under CI=true, where it fails: CI never skips them silently.
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Callable
@@ -69,18 +70,33 @@ def make_redis(clock: FakeClock) -> JobBackend:
     return RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
 
 
-def make_redis_cluster(clock: FakeClock) -> JobBackend:
-    """RedisBackend on the local Redis Cluster through redis.cluster.RedisCluster."""
+_cluster_clients: list[Any] = []
+
+
+def cluster_client() -> Any:
+    """One RedisCluster client for the whole session (closed at exit).
+
+    Made once because every RedisCluster discovers the cluster with connections of its
+    own, which its close() may not all reach; hundreds of backends per run would leave
+    sockets for the garbage collector (a ResourceWarning, an error under pytest)."""
     from redis.cluster import RedisCluster
     from redis.exceptions import RedisClusterException, RedisError
 
     if not CLUSTER_URL:
         unavailable("JOBKIT_REDIS_CLUSTER_URL is not set (.ci/redis-cluster starts one)")
-    try:
-        client = RedisCluster.from_url(CLUSTER_URL, socket_timeout=10, socket_connect_timeout=2)
-    except (RedisClusterException, RedisError) as exc:
-        unavailable(f"no Redis Cluster at {CLUSTER_URL}: {exc}")
-    return RedisBackend(client, unique_prefix(), clock, owns_client=True)
+    if not _cluster_clients:
+        try:
+            client = RedisCluster.from_url(CLUSTER_URL, socket_timeout=10, socket_connect_timeout=2)
+        except (RedisClusterException, RedisError) as exc:
+            unavailable(f"no Redis Cluster at {CLUSTER_URL}: {exc}")
+        _cluster_clients.append(client)
+        atexit.register(client.close)
+    return _cluster_clients[0]
+
+
+def make_redis_cluster(clock: FakeClock) -> JobBackend:
+    """RedisBackend on the local Redis Cluster through redis.cluster.RedisCluster."""
+    return RedisBackend(cluster_client(), unique_prefix(), clock)
 
 
 BACKENDS: dict[str, BackendFactory] = {
