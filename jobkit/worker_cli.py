@@ -291,29 +291,30 @@ def connect_app(
     backend (URL redacted)."""
     from jobkit.kit import _redact, connect
 
-    if prefix is None and isinstance(app, JobKit):
-        prefix = getattr(app.backend, "prefix", None)
+    own_prefix = getattr(app.backend, "prefix", None) if isinstance(app, JobKit) else None
     if url is None:
-        if prefix is not None and prefix != getattr(app.backend, "prefix", None):
-            raise WorkerCommandError("--prefix needs --url (the --app kit has its own backend)")
         if isinstance(app, Registry):
             raise WorkerCommandError(
                 f"--app {spec!r} is a Registry, which has no backend: give --url "
                 f"(e.g. redis://localhost:6379/0) or set ${URL_ENV}"
             )
+        if prefix not in (None, own_prefix):
+            raise WorkerCommandError("--prefix needs --url (the --app kit has its own backend)")
         return app, f"backend={type(app.backend).__name__} (from --app {spec})"
     shown = f"url={_redact(url)}"
     registry = app if isinstance(app, Registry) else app.registry
     retry_policy = None if isinstance(app, Registry) else app.retry_policy
+    in_memory = urlsplit(url).scheme == "memory"
+    prefix = prefix or own_prefix
+    options = {"prefix": prefix} if prefix and not in_memory else {}
     try:
-        options = {} if prefix is None or urlsplit(url).scheme == "memory" else {"prefix": prefix}
         kit = connect(url, registry=registry, retry_policy=retry_policy, **options)
     except ValueError as exc:  # InvalidUrlError and friends: the URL is wrong
         raise WorkerCommandError(f"--url: {exc}") from None
     except Exception as exc:  # unreachable server, missing client library, ...
         log.error("cannot connect to %s", _redact(url), exc_info=True)
         raise WorkerFailedError(f"cannot connect to {_redact(url)}: {exc}") from None
-    if urlsplit(url).scheme == "memory":
+    if in_memory:
         log.warning(
             "--url memory:// is a new in-memory backend private to this process: it "
             "holds no jobs unless --app enqueues them into it"

@@ -4,6 +4,7 @@ on every backend, and a refused call leaves no trace)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from jobkit.core.errors import DuplicateJobError, InvalidJobError
 from jobkit.core.model import Job, JobStatus
@@ -46,8 +47,6 @@ def check_outcomes(pairs: Iterable[tuple[Claim, Job]]) -> None:
             )
 
 
-def refuse_running(job: Job) -> None:
-    """save() never writes a running job: running jobs are finished with ack()."""
-    raise InvalidJobError(
-        "status", job.status.value, "running jobs are finished with ack(), not save()"
-    )
+def refuse_running() -> NoReturn:
+    """save() never writes a running job (or over one): running jobs end with ack()."""
+    raise InvalidJobError("status", "running", "running jobs are finished with ack(), not save()")

@@ -198,13 +198,7 @@ class InMemoryBackend:
         with self._lock:
             self._held(claim)
             check_outcomes([(claim, outcome)])
-            del self._leases[outcome.id]
-            self._store(outcome, JobStatus.RUNNING)
-            self._index(outcome)
-            self._history.append((outcome.job_type, outcome))
-            if outcome.status is JobStatus.RETRYING:
-                self._work.notify_all()
-            return outcome
+            return self._record(outcome)
 
     def ack_many(
         self, pairs: Sequence[tuple[Claim, Job]], *, now: datetime | None = None
@@ -212,7 +206,21 @@ class InMemoryBackend:
         """See JobQueue.ack_many."""
         with self._lock:
             check_outcomes(pairs)
-            return [self._try(self.ack, claim, outcome, now=now) for claim, outcome in pairs]
+            stored: list[Job | None] = []
+            for claim, outcome in pairs:
+                held = self._try(self._held, claim)
+                stored.append(None if held is None else self._record(outcome))
+            return stored
+
+    def _record(self, outcome: Job) -> Job:
+        """Store the checked outcome of a held claim and drop its lease (lock held)."""
+        del self._leases[outcome.id]
+        self._store(outcome, JobStatus.RUNNING)
+        self._index(outcome)
+        self._history.append((outcome.job_type, outcome))
+        if outcome.status is JobStatus.RETRYING:
+            self._work.notify_all()
+        return outcome
 
     def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:
         """See JobQueue.release."""
@@ -357,7 +365,7 @@ class InMemoryBackend:
         """See JobStore.save. Running jobs are refused: finish them with `ack`."""
         with self._lock:
             if job.status is JobStatus.RUNNING or job.id in self._leases:
-                refuse_running(job.evolve(status=JobStatus.RUNNING))
+                refuse_running()
             old = self._jobs.get(job.id)
             if old is not None:
                 self._unindex(old)

@@ -21,6 +21,13 @@ def make_kit(backend: JobBackend, clock: object) -> JobKit:
     return JobKit(backend, clock=clock)  # type: ignore[arg-type]
 
 
+def real_time_kit(backend_factory: BackendFactory) -> JobKit:
+    """A kit on a fresh backend of the kind under test, on the system clock (threads
+    and leases in real time)."""
+    clock = SystemClock()
+    return make_kit(backend_factory(clock), clock)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("batch_size", [1, 7])
 def test_run_until_idle_plays_the_whole_retry_timeline(
     backend: JobBackend, clock: FakeClock, batch_size: int
@@ -62,9 +69,7 @@ def test_run_until_idle_respects_max_jobs_in_batches(backend: JobBackend, clock:
 def test_a_batch_keeps_every_lease_alive_until_it_is_acked(
     backend_factory: BackendFactory,
 ) -> None:
-    clock = SystemClock()
-    backend = backend_factory(clock)  # type: ignore[arg-type]
-    kit = make_kit(backend, clock)
+    kit = real_time_kit(backend_factory)
 
     @kit.handler("slow")
     def slow(args: dict) -> None:
@@ -85,9 +90,8 @@ def test_a_batch_keeps_every_lease_alive_until_it_is_acked(
 def test_a_stopping_batch_worker_gives_back_what_it_did_not_start(
     backend_factory: BackendFactory,
 ) -> None:
-    clock = SystemClock()
-    backend = backend_factory(clock)  # type: ignore[arg-type]
-    kit = make_kit(backend, clock)
+    kit = real_time_kit(backend_factory)
+    backend = kit.backend
     started = threading.Event()
 
     @kit.handler("slow")
@@ -96,7 +100,7 @@ def test_a_stopping_batch_worker_gives_back_what_it_did_not_start(
         time.sleep(0.3)
 
     jobs = kit.enqueue_many([{"job_type": "slow", "args": {"n": n}} for n in range(5)])
-    worker = Worker(backend, kit.registry, batch_size=5, clock=clock)
+    worker = Worker(backend, kit.registry, batch_size=5, clock=kit.clock)
     worker.start()
     assert started.wait(10)
     worker.stop(timeout=10)
@@ -111,9 +115,7 @@ def test_a_stopping_batch_worker_gives_back_what_it_did_not_start(
 def test_a_pool_with_batches_processes_everything_once(
     backend_factory: BackendFactory,
 ) -> None:
-    clock = SystemClock()
-    backend = backend_factory(clock)  # type: ignore[arg-type]
-    kit = make_kit(backend, clock)
+    kit = real_time_kit(backend_factory)
     seen: list[int] = []
     lock = threading.Lock()
 

@@ -40,7 +40,7 @@ from jobkit.core.errors import (
     LeaseLostError,
 )
 from jobkit.core.model import NAME_PATTERN, PRIORITIES, Job, JobStatus, Priority
-from jobkit.core.stats import COUNTERS, Stats, transition_counts
+from jobkit.core.stats import COUNTERS, Stats, empty_counters, transition_counts
 from jobkit.ports import Claim, Clock
 
 log = logging.getLogger("jobkit.redis")
@@ -81,8 +81,27 @@ def with_state(job: Job, state: str) -> Job:
         return job if status is job.status else job.evolve(status=status)
     at = from_us(stamp)
     if status is _R:
-        return job.evolve(status=_R, started_at=at, finished_at=None, result=None, updated_at=at)
+        return started(job, at)
     return job.evolve(status=status, updated_at=at)
+
+
+def started(job: Job, at: datetime) -> Job:
+    """The job as the dequeue script left it: promoted if it was waiting (the JSON may
+    still say scheduled or retrying), then `lifecycle.start`ed at `at`."""
+    pending = job if job.status is JobStatus.PENDING else job.evolve(status=JobStatus.PENDING)
+    return lifecycle.start(pending, at)
+
+
+_ACK_DELTAS: dict[JobStatus, str] = {}
+
+
+def _ack_deltas(outcome: Job) -> str:
+    """The counter deltas of finishing a running job as `outcome` (they depend on its
+    status only, so each status is worked out once, by `transition_counts`)."""
+    csv = _ACK_DELTAS.get(outcome.status)
+    if csv is None:
+        csv = _ACK_DELTAS[outcome.status] = _csv(transition_counts(_R, outcome))
+    return csv
 
 
 def _score(job: Job) -> int:
@@ -101,6 +120,7 @@ class RedisBackend:
         clock: where `now` comes from; None means the Redis server's clock.
         max_reclaims: leases a job may lose before it goes dead as `WorkerLost`.
         history_size: finished attempts `history()` remembers, per queue.
+        promote_batch: due jobs one script call promotes at most (keeps scripts short).
         owns_client: close the client in `close()` (set by `jobkit.connect`).
     """
 
@@ -126,20 +146,29 @@ class RedisBackend:
         self.promote_batch = promote_batch
         self.owns_client = owns_client
         self._global_flag = "0" if self.cluster else "1"
+        self._script_keys: dict[str, list[str]] = {}  # queue -> KEYS of a one-queue call
 
     # -- running scripts ---------------------------------------------------------------
 
     def _run(self, name: str, queues: Sequence[str], args: Sequence[Any]) -> list[Any]:
         """Run a script over the blocks of `queues`; apply its counter deltas globally on
         Cluster; return its own reply values (without the deltas)."""
-        keys = [k for q in queues for k in self.keys.block(q)]
-        if not self.cluster:
-            keys += self.keys.global_block
+        if len(queues) == 1:
+            keys = self._script_keys.get(queues[0])
+            if keys is None:
+                keys = self._script_keys[queues[0]] = self._keys_for(queues)
+        else:
+            keys = self._keys_for(queues)
         reply = scripts.run(self.client, name, keys, [self._global_flag, len(queues), *args])
         *values, deltas = reply
         if self.cluster:
             self._apply_global(deltas)
         return values
+
+    def _keys_for(self, queues: Sequence[str]) -> list[str]:
+        """KEYS of a script call: each queue's block, then (standalone) the global one."""
+        keys = [k for q in queues for k in self.keys.block(q)]
+        return keys if self.cluster else keys + self.keys.global_block
 
     def _apply_global(
         self,
@@ -303,7 +332,7 @@ class RedisBackend:
         except (InvalidJobError, ValueError, TypeError) as exc:
             self._quarantine(queue, job_id, token, raw, exc)
             return None
-        return job.evolve(status=_R, started_at=now, finished_at=None, result=None, updated_at=now)
+        return started(job, now)
 
     def _quarantine(self, queue: str, job_id: str, token: str, raw: Any, exc: Exception) -> None:
         payload = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
@@ -368,9 +397,9 @@ class RedisBackend:
                     claim.token,
                     outcome.status.value,
                     outcome.priority.rank,
-                    _score(outcome) if outcome.status is not JobStatus.COMPLETED else 0,
+                    _score(outcome),
                     outcome.to_json(),
-                    _csv(transition_counts(_R, outcome)),
+                    _ack_deltas(outcome),
                 )
             for i, done in zip(positions, self._run("ack", [queue], args), strict=True):
                 if int(done):
@@ -546,14 +575,14 @@ class RedisBackend:
     def save(self, job: Job) -> Job:
         """See JobStore.save. Running jobs are refused: finish them with `ack`."""
         if job.status is _R:
-            refuse_running(job)
+            refuse_running()
         for _ in range(_CAS_ATTEMPTS):
             old_queue = self._locate(job.id)
             state = None
             if old_queue is not None:
                 state = self._state(old_queue, job.id)
                 if state is not None and state.startswith("running:"):
-                    refuse_running(job.evolve(status=_R))
+                    refuse_running()
                 if old_queue != job.queue:
                     self._run("delete", [old_queue], [job.id])
                     state = None
@@ -622,28 +651,29 @@ class RedisBackend:
 
     def stats(self) -> Stats:
         """See JobStats.stats."""
+        names = self.queues()
         pipe = self.client.pipeline(transaction=False)
-        for key in self.keys.global_counters:
+        for key in self.keys.global_counters:  # one per slot on Cluster: no MGET
             pipe.get(key)
-        values = pipe.execute()
-        totals = {s.value: 0 for s in JobStatus}
-        for name in self.queues():
-            for status, n in self._statuses(name).items():
+        for name in names:
+            pipe.hgetall(self.keys.queue(name, "statuses"))
+        replies = pipe.execute()
+        totals = _statuses({})
+        for raw in replies[len(COUNTERS) :]:
+            for status, n in _statuses(raw).items():
                 totals[status] += n
-        return Stats({c: int(v or 0) for c, v in zip(COUNTERS, values, strict=True)}, totals)
+        return Stats(_counters(replies[: len(COUNTERS)]), totals)
 
     def queue_stats(self, queue: str) -> Stats:
         """See JobStats.queue_stats."""
         if not _valid_name(queue):
-            return Stats(dict.fromkeys(COUNTERS, 0), {s.value: 0 for s in JobStatus})
-        values = self.client.mget([self.keys.queue_counter(queue, c) for c in COUNTERS])
-        counters = {c: int(v or 0) for c, v in zip(COUNTERS, values, strict=True)}
-        return Stats(counters, self._statuses(queue))
-
-    def _statuses(self, queue: str) -> dict[str, int]:
-        raw = self.client.hgetall(self.keys.queue(queue, "statuses"))
-        counts = {_text(k): int(v) for k, v in raw.items()}
-        return {s.value: counts.get(s.value, 0) for s in JobStatus}
+            return Stats(empty_counters(), _statuses({}))
+        pipe = self.client.pipeline(transaction=False)
+        for counter in COUNTERS:  # GETs, not MGET: Cluster pipelines refuse MGET
+            pipe.get(self.keys.queue_counter(queue, counter))
+        pipe.hgetall(self.keys.queue(queue, "statuses"))
+        *values, raw = pipe.execute()
+        return Stats(_counters(values), _statuses(raw))
 
     def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:
         """See JobStats.history: newest first, across queues by time of finishing."""
@@ -795,6 +825,17 @@ class RedisBackend:
         if ok and self.cluster:
             self._apply_global(index={job.id: job.queue})
         return ok
+
+
+def _counters(values: Sequence[Any]) -> dict[str, int]:
+    """Counter values read in COUNTERS order (missing keys are 0)."""
+    return {c: int(v or 0) for c, v in zip(COUNTERS, values, strict=True)}
+
+
+def _statuses(raw: dict[Any, Any]) -> dict[str, int]:
+    """Jobs per status from a `statuses` hash; every status is present."""
+    counts = {_text(k): int(v) for k, v in raw.items()}
+    return {s.value: counts.get(s.value, 0) for s in JobStatus}
 
 
 def _valid_name(name: object) -> bool:

@@ -9,7 +9,7 @@ keys sit in one Cluster slot and one Lua script can touch them atomically:
     <prefix>:{<q>}:ready:<priority>  list    ready ids, FIFO (critical, high, default, low, bulk)
     <prefix>:{<q>}:scheduled         zset    scheduled and retrying ids scored by run_at (µs)
     <prefix>:{<q>}:inflight          zset    running ids scored by lease expiry (µs)
-    <prefix>:{<q>}:leases            hash    id -> owner token ("=<token>" once acked)
+    <prefix>:{<q>}:leases            hash    id -> owner token of the live lease
     <prefix>:{<q>}:dead              zset    dead-letter ids scored by time of death (µs)
     <prefix>:{<q>}:statuses          hash    status -> jobs of the queue in that status
     <prefix>:{<q>}:history           list    JSON of recently finished attempts, newest first

@@ -25,9 +25,13 @@ local K_JOBS, K_STATE, K_CREATED, K_READY = 1, 2, 3, 4
 local K_SCHEDULED, K_INFLIGHT, K_LEASES, K_DEAD = 9, 10, 11, 12
 local K_STATUSES, K_HISTORY, K_SIGNAL, K_QUARANTINE = 13, 14, 15, 16
 local SIGNAL_CAP = 16
+local G_DIRECTORY, G_QUEUES = NCOUNTERS + 1, NCOUNTERS + 2  -- in the global block
 
--- counter deltas applied by this call, returned to the caller (for Cluster's globals)
-local DELTAS = {}
+-- Counters and status tallies are summed while a script runs and written once, by
+-- reply(): a batch of 100 acks costs a handful of INCRBYs, not hundreds.
+-- DELTAS: the call's counter deltas, also returned to the caller (Cluster's globals);
+-- COUNTS[g][i]: per queue block and counter; TALLY[g][status]: per block and status.
+local DELTAS, COUNTS, TALLY = {}, {}, {}
 for i = 1, NCOUNTERS do DELTAS[i] = 0 end
 
 local function key(g, k)
@@ -44,8 +48,9 @@ end
 
 local function bump(g, index, n)
   if n ~= 0 then
-    redis.call('INCRBY', KEYS[(g - 1) * GROUP + QKEYS + index], n)
-    if GLOBAL then redis.call('INCRBY', gkey(index), n) end
+    local counts = COUNTS[g] or {}
+    COUNTS[g] = counts
+    counts[index] = (counts[index] or 0) + n
     DELTAS[index] = DELTAS[index] + n
   end
 end
@@ -77,8 +82,10 @@ local function parse_state(s)
 end
 
 local function tally(g, from, to)
-  if from then redis.call('HINCRBY', key(g, K_STATUSES), from, -1) end
-  if to then redis.call('HINCRBY', key(g, K_STATUSES), to, 1) end
+  local t = TALLY[g] or {}
+  TALLY[g] = t
+  if from then t[from] = (t[from] or 0) - 1 end
+  if to then t[to] = (t[to] or 0) + 1 end
 end
 
 local function signal(g)
@@ -135,8 +142,24 @@ local function promote(g, now, limit)
   return #due
 end
 
--- the reply: the script's own values, then the counter deltas it applied
+-- write the summed counters and tallies; then the reply: the script's own values,
+-- then the counter deltas it applied. Every script ends here.
 local function reply(values)
+  for g, counts in pairs(COUNTS) do
+    for index, n in pairs(counts) do
+      if n ~= 0 then redis.call('INCRBY', KEYS[(g - 1) * GROUP + QKEYS + index], n) end
+    end
+  end
+  if GLOBAL then
+    for index = 1, NCOUNTERS do
+      if DELTAS[index] ~= 0 then redis.call('INCRBY', gkey(index), DELTAS[index]) end
+    end
+  end
+  for g, t in pairs(TALLY) do
+    for status, n in pairs(t) do
+      if n ~= 0 then redis.call('HINCRBY', key(g, K_STATUSES), status, n) end
+    end
+  end
   values[#values + 1] = DELTAS
   return values
 end

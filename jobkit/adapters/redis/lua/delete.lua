@@ -10,8 +10,7 @@ local status, rank = parse_state(current)
 unindex(1, id, status, rank)
 redis.call('HDEL', key(1, K_JOBS), id)
 redis.call('HDEL', key(1, K_STATE), id)
-redis.call('HDEL', key(1, K_LEASES), id)
 redis.call('ZREM', key(1, K_CREATED), id)
 tally(1, status, nil)
-if GLOBAL then redis.call('HDEL', gkey(NCOUNTERS + 1), id) end
+if GLOBAL then redis.call('HDEL', gkey(G_DIRECTORY), id) end
 return reply({1})

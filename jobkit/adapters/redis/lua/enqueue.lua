@@ -15,7 +15,7 @@ for i = 0, n - 1 do
   local a = 4 + i * FIELDS
   local g, id = tonumber(ARGV[a]), ARGV[a + 1]
   local stored = redis.call('HGET', key(g, K_JOBS), id)
-  if stored or (GLOBAL and redis.call('HEXISTS', gkey(NCOUNTERS + 1), id) == 1) then
+  if stored or (GLOBAL and redis.call('HEXISTS', gkey(G_DIRECTORY), id) == 1) then
     existing = existing or id
     local state = redis.call('HGET', key(g, K_STATE), id)
     if stored == ARGV[a + 6] and state == ARGV[a + 2] .. ':' .. ARGV[a + 3] then
@@ -37,8 +37,8 @@ for i = 0, n - 1 do
   tally(g, nil, status)
   bump(g, COUNTER.enqueued, 1)
   if GLOBAL then
-    redis.call('HSET', gkey(NCOUNTERS + 1), id, ARGV[a + 7])
-    redis.call('SADD', gkey(NCOUNTERS + 2), ARGV[a + 7])
+    redis.call('HSET', gkey(G_DIRECTORY), id, ARGV[a + 7])
+    redis.call('SADD', gkey(G_QUEUES), ARGV[a + 7])
   end
   if status == 'pending' then woken[g] = true end
 end

@@ -23,8 +23,8 @@ index(1, id, status, rank, ARGV[7], false)
 tally(1, before, status)
 bump_all(1, ARGV[10])
 if GLOBAL then
-  redis.call('HSET', gkey(NCOUNTERS + 1), id, ARGV[11])
-  redis.call('SADD', gkey(NCOUNTERS + 2), ARGV[11])
+  redis.call('HSET', gkey(G_DIRECTORY), id, ARGV[11])
+  redis.call('SADD', gkey(G_QUEUES), ARGV[11])
 end
 if status == 'pending' then signal(1) end
 return reply({'OK'})

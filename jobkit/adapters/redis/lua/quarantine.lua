@@ -6,13 +6,12 @@
 -- Returns: {1 quarantined | 0 the lease is not held by that token, deltas}
 local id = ARGV[3]
 if redis.call('HGET', key(1, K_LEASES), id) ~= ARGV[4] then return reply({0}) end
-redis.call('ZREM', key(1, K_INFLIGHT), id)
-redis.call('HDEL', key(1, K_LEASES), id)
+unindex(1, id, 'running', nil)
 redis.call('HDEL', key(1, K_JOBS), id)
 redis.call('HDEL', key(1, K_STATE), id)
 redis.call('ZREM', key(1, K_CREATED), id)
 redis.call('HSET', key(1, K_QUARANTINE), id, ARGV[5])
 tally(1, 'running', nil)
 bump(1, COUNTER.quarantined, 1)
-if GLOBAL then redis.call('HDEL', gkey(NCOUNTERS + 1), id) end
+if GLOBAL then redis.call('HDEL', gkey(G_DIRECTORY), id) end
 return reply({1})
