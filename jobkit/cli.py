@@ -4,6 +4,8 @@ jobkit demo       the end-to-end demo on the in-memory default (FakeClock)
 jobkit worker     a production worker pool: --app module:attr [--url URL] [--queue NAME ...]
                   [--workers N]; runs until SIGTERM/SIGINT, then stops gracefully
                   (see `jobkit worker --help` and jobkit.worker_cli)
+jobkit simulate   replay a workload file through the real worker code on a fake clock:
+                  WORKLOAD.jsonl [--workers N] [--seed S] [--out DIR] (see jobkit.sim_cli)
 jobkit --version
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from jobkit import __version__
+    from jobkit.sim_cli import add_simulate_parser
     from jobkit.worker_cli import add_worker_parser
 
     parser = argparse.ArgumentParser(prog="jobkit", description=__doc__.split("\n")[0])
@@ -28,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=5, help="worker threads (default 5)")
     demo.add_argument("--seed", type=int, default=0, help="seed for ids and jitter (default 0)")
     add_worker_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -50,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobkit.worker_cli import run_worker
 
         return run_worker(args)
+    if args.command == "simulate":
+        from jobkit.sim_cli import run_simulate
+
+        return run_simulate(args)
     parser.print_help()
     return 2
 

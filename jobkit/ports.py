@@ -14,9 +14,8 @@ then raise LeaseLostError, so it can never overwrite the new owner's result.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from jobkit.core.model import Job, JobStatus, Priority
 from jobkit.core.stats import Stats
@@ -35,9 +34,11 @@ class Clock(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A job handed to one worker: the running job, its lease token and lease expiry."""
+class Claim(NamedTuple):
+    """A job handed to one worker: the running job, its lease token and lease expiry.
+
+    Immutable. A NamedTuple rather than a frozen dataclass: one is made per claimed job
+    and per renewal, and a tuple is built about four times faster."""
 
     job: Job
     token: str

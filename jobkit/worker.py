@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from jobkit import step
 from jobkit.clock import SystemClock
@@ -37,6 +37,9 @@ _T = TypeVar("_T")
 _ACK_ATTEMPTS = 7  # about 3 s of backoff in all, well inside a lease
 
 _worker_numbers = itertools.count(1)
+#: claims between re-reads of the backend's queue list by a worker serving all queues
+#: (a new queue is served within this many claims; an empty claim re-reads at once)
+_QUEUE_REFRESH = 100
 
 
 def default_worker_id() -> str:
@@ -128,6 +131,8 @@ class Worker:
         self.rng = rng or random.Random()
         self.batch_size = batch_size
         self._rotation = 0
+        self._known_queues: list[str] | None = None  # the backend's queues, re-read now and then
+        self._queue_uses = 0
         self._last_reclaim: datetime | None = None
         self._current: Claim | None = None  # the job whose handler is running
         self._held: dict[str, Claim] = {}  # token -> every claim not yet acked
@@ -154,6 +159,8 @@ class Worker:
         )
         if claim is not None:
             self._hold([claim])
+        else:
+            self._known_queues = None
         return claim
 
     def begin_many(self, count: int, now: datetime | None = None) -> list[Claim]:
@@ -169,6 +176,8 @@ class Worker:
             lease_seconds=self.visibility_timeout,
         )
         self._hold(claims)
+        if not claims:
+            self._known_queues = None
         return claims
 
     def settle(self, claim: Claim, outcome: step.Outcome, now: datetime | None = None) -> Job:
@@ -182,9 +191,9 @@ class Worker:
         """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
         now = now or self.clock.now()
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
-        self._let_go([claim])
-        job = self._acking(lambda: step.finish(self.backend, claim, outcome, now, policy, self.rng))
-        self._count([job])
+        self._let_go((claim,))
+        job = self._acking(step.finish, self.backend, claim, outcome, now, policy, self.rng)
+        self._count((job,))
         return job
 
     def finish_many(
@@ -193,18 +202,18 @@ class Worker:
         """Ack settled outcomes in one call (None where the lease was lost)."""
         self._let_go([claim for claim, _ in settled])
         at = now or self.clock.now()
-        stored = self._acking(lambda: step.ack_settled(self.backend, settled, at))
+        stored = self._acking(step.ack_settled, self.backend, settled, at)
         self._count(stored)
         return stored
 
-    def _acking(self, send: Callable[[], _T]) -> _T:
-        """`send()` an ack, retried with backoff when the backend fails (a dropped
+    def _acking(self, send: Callable[..., _T], *args: Any) -> _T:
+        """`send(*args)` (an ack), retried with backoff when the backend fails (a dropped
         connection): an outcome never recorded would make a finished job run again once
         its lease expires. Repeating an ack is safe: the lease token fences it."""
         delay = 0.05
         for attempt in range(1, _ACK_ATTEMPTS + 1):
             try:
-                return send()
+                return send(*args)
             except JobkitError:
                 raise
             except Exception as exc:
@@ -348,7 +357,11 @@ class Worker:
     def _queue_order(self) -> list[str]:
         if self.queues is not None:
             return self.queues
-        names = self.backend.queues()
+        names = self._known_queues
+        if names is None or self._queue_uses >= _QUEUE_REFRESH:
+            names = self._known_queues = self.backend.queues()
+            self._queue_uses = 0
+        self._queue_uses += 1
         if not names:
             return names
         self._rotation = (self._rotation + 1) % len(names)

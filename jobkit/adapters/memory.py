@@ -15,6 +15,7 @@ Every public method runs under one lock, so each is atomic, like a Redis script.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import threading
@@ -43,6 +44,15 @@ from jobkit.ports import Claim, Clock
 _READY = JobStatus.PENDING
 _T = TypeVar("_T")
 _FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep_finished
+#: (before, after status, reclaimed) -> counter increments (transition_counts, memoised:
+#: it depends on nothing else, and _store runs for every move of every job)
+_DELTAS: dict[tuple[JobStatus | None, JobStatus, bool], tuple[tuple[str, int], ...]] = {}
+
+
+@functools.lru_cache(maxsize=64)
+def _seconds(seconds: float) -> timedelta:
+    """timedelta(seconds=...), cached: lease lengths repeat on every claim."""
+    return timedelta(seconds=seconds)
 
 
 class _Lease:
@@ -164,8 +174,9 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None or count <= 0:
                 return []
-            self._promote_queue(index, now)
-            expires = now + timedelta(seconds=lease_seconds)
+            if index.scheduled:
+                self._promote_queue(index, now)
+            expires = now + _seconds(lease_seconds)
             claims: list[Claim] = []
             for job_id in itertools.islice(self._pop_ready(index), count):
                 running = lifecycle.start(self._jobs[job_id], now)
@@ -499,18 +510,34 @@ class InMemoryBackend:
     ) -> None:
         """Write `job`, keep status tallies, and bump the counters of the move."""
         old = self._jobs.get(job.id)
+        index = self._index_for(job.queue)
         if old is not None:
-            self._count_status(old, -1)
+            home = index if old.queue == job.queue else self._index_for(old.queue)
+            home.statuses[old.status] -= 1
         self._jobs[job.id] = job
-        self._count_status(job, +1)
+        index.statuses[job.status] += 1
         if count:
-            self._bump(job.queue, transition_counts(before, job, reclaimed=reclaimed))
+            key = (before, job.status, reclaimed)
+            delta = _DELTAS.get(key)
+            if delta is None:
+                delta = _DELTAS[key] = tuple(
+                    transition_counts(before, job, reclaimed=reclaimed).items()
+                )
+            if delta:
+                totals, mine = self._counters, index.counters
+                for name, n in delta:
+                    totals[name] += n
+                    mine[name] += n
         if self.keep_finished is not None and job.status in _FORGETTABLE:
             self._forget_oldest_finished(job.id)
 
     def _forget_oldest_finished(self, job_id: str) -> None:
         """Record a newly finished job; drop the oldest finished ones past keep_finished."""
         assert self.keep_finished is not None
+        if self.keep_finished == 0:  # nothing to remember (the simulator's setting)
+            job = self._jobs.pop(job_id)
+            self._count_status(job, -1)
+            return
         self._finished.append(job_id)
         while len(self._finished) > self.keep_finished:
             old = self._jobs.get(self._finished.popleft())

@@ -121,3 +121,33 @@ class InvalidUrlError(JobkitError, ValueError):
 
 class NotIdleError(JobkitError, RuntimeError):
     """run_until_idle() hit its max_jobs limit before the queues emptied."""
+
+
+class InvalidWorkloadError(JobkitError, ValueError):
+    """A workload (records, a JSON Lines or CSV file) holds a bad arrival; nothing ran.
+
+    Attributes:
+        source: the file name, or "records".
+        line: the 1-based line (file) or record number, or None for the whole workload.
+        field: the offending field.
+        value: the offending value.
+    """
+
+    def __init__(
+        self, source: str, line: int | None, field: str, value: object, expected: str
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.field = field
+        self.value = value
+        where = source if line is None else f"{source}, line {line}"
+        super().__init__(f"{where}: invalid {field}={value!r}: {expected}")
+
+
+class InvalidBehaviorError(JobkitError, ValueError):
+    """A simulated behavior (duration distribution or failure model) is malformed."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"invalid behavior {field}={value!r}: {expected}")

@@ -235,10 +235,9 @@ class Job:
 
         Copies the instance dict directly: about 4x faster than dataclasses.replace,
         and this runs twice per processed job."""
-        unknown = changes.keys() - _FIELD_SET
-        if unknown:
-            raise TypeError(f"Job has no field(s) {sorted(unknown)}")
-        new = object.__new__(Job)
+        if not _FIELD_SET.issuperset(changes):
+            raise TypeError(f"Job has no field(s) {sorted(changes.keys() - _FIELD_SET)}")
+        new = _new_object(Job)
         state = new.__dict__
         state.update(self.__dict__)
         state.update(changes)
@@ -249,6 +248,7 @@ class Job:
 _ATTEMPT_USED = frozenset({JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.DEAD})
 
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Job))
+_new_object = object.__new__
 _FIELD_SET = frozenset(JOB_FIELDS)
 
 
@@ -287,7 +287,10 @@ def build_job(
     due = now if run_at is None else require_aware("run_at", run_at)
     if tenant_id is not None:
         tenant_id = validate_name("tenant_id", tenant_id)
-    return Job(
+    # every field checked above: filled in directly, as the frozen dataclass __init__
+    # (one object.__setattr__ per field) costs more than the checks
+    job = _new_object(Job)
+    job.__dict__.update(
         id=id,
         job_type=job_type,
         queue=queue,
@@ -299,9 +302,15 @@ def build_job(
         run_at=due,
         created_at=now,
         updated_at=now,
+        started_at=None,
+        finished_at=None,
+        result=None,
+        error=None,
         tenant_id=tenant_id,
         metadata=json_object("metadata", metadata),
+        reclaim_count=0,
     )
+    return job
 
 
 def validate_name(field_name: str, value: object) -> str:
@@ -315,6 +324,8 @@ def require_aware(field_name: str, value: object) -> datetime:
     """Return `value` converted to UTC, or raise InvalidJobError if it is not an aware datetime."""
     if not isinstance(value, datetime):
         raise InvalidJobError(field_name, value, "must be a timezone-aware datetime")
+    if value.tzinfo is UTC:  # already what we want (the common case)
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidJobError(
             field_name,

@@ -1,0 +1,588 @@
+"""The discrete-event engine: a workload replayed through real Workers on a FakeClock.
+
+Nothing here models the queue. Arrivals are enqueued through `JobKit.build` and the
+backend, exactly as production code enqueues; N virtual `Worker`s claim with
+`Worker.begin` and record outcomes with `Worker.finish` — the same step functions
+worker threads use — on any backend (in-memory by default, or a Redis URL). The
+engine only decides *when* things happen: an attempt that starts at `t` and whose
+behavior says it takes `d` seconds is finished at `t + d` in virtual time, its worker
+holding (and, for long attempts, renewing) the lease all along.
+
+Time is kept in integer microseconds since the workload start (datetimes have
+microsecond resolution, so every backend sees exactly the same instants). Events at
+the same instant run in a fixed order: finished attempts, then retries coming due,
+then arrivals, then idle workers claim work (the worker idle longest first).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import uuid
+from array import array
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from jobkit import step
+from jobkit.clock import FakeClock
+from jobkit.core.model import PRIORITIES, Job, JobError, JobStatus
+from jobkit.core.retry import RetryPolicy
+from jobkit.kit import JobKit, connect
+from jobkit.ports import Claim
+from jobkit.registry import Registry
+from jobkit.sim.behavior import AttemptInfo, Behavior, Constant
+from jobkit.sim.workload import Arrival, Workload
+from jobkit.step import Outcome
+from jobkit.worker import Worker
+
+if TYPE_CHECKING:
+    from jobkit.sim.result import SimulationResult
+
+#: Called now and then during a run with (jobs finished, jobs in the workload).
+Progress = Callable[[int, int], None]
+
+_US = 1_000_000
+_FINISH, _HEARTBEAT, _WAKE = 0, 1, 2  # event kinds, in their order at one instant
+#: outcome codes of attempts and final statuses of jobs (see result.STATUS_CODES)
+STATUS_CODES: tuple[JobStatus, ...] = (
+    JobStatus.PENDING,
+    JobStatus.RUNNING,
+    JobStatus.COMPLETED,
+    JobStatus.RETRYING,
+    JobStatus.DEAD,
+    JobStatus.SCHEDULED,
+    JobStatus.CANCELLED,
+)
+_CODE = {s: i for i, s in enumerate(STATUS_CODES)}
+_PENDING, _RUNNING = _CODE[JobStatus.PENDING], _CODE[JobStatus.RUNNING]
+_RETRYING = JobStatus.RETRYING
+_LOST = -1  # an attempt whose outcome the backend refused (the lease was lost)
+_PROGRESS_EVERY = 8192
+_NEVER = 1 << 62  # µs: later than any event
+
+
+class Simulation:
+    """Replays workloads through the real worker step on a fake clock.
+
+    Args:
+        kit_or_registry: a JobKit (its registry and retry policy are used) or a Registry;
+            None for behaviors only.
+        workers: virtual workers running attempts in parallel.
+        retry_policy: the default policy (handlers may register their own); default:
+            the kit's, else `RetryPolicy.default()` (+30 s, +5 min, +1 h, then dead).
+        seed: seeds every random draw (durations, failures, retry jitter): the same
+            workload and seed give identical results.
+        behaviors: job type -> Behavior; overrides those the workload declares.
+        backend: where the jobs live during the run: "memory://" (default),
+            "fakeredis://", or a Redis URL (jobs are kept under a private prefix that is
+            cleared afterwards).
+        queues: the queues workers serve, most important first; None serves all.
+        default_duration: seconds an attempt takes for a job type that has a registered
+            handler but no behavior (the handler runs for real; time is simulated).
+        default_behavior: for job types with neither a behavior nor a handler.
+        sample_every: seconds between queue-depth samples; None picks about 500 samples
+            over the workload's span (at least one per second of virtual time).
+        visibility_timeout / heartbeat_interval: the workers' lease settings; attempts
+            longer than the interval renew their lease, as worker threads do.
+    """
+
+    def __init__(
+        self,
+        kit_or_registry: JobKit | Registry | None = None,
+        *,
+        workers: int = 5,
+        retry_policy: RetryPolicy | None = None,
+        seed: int = 0,
+        behaviors: Mapping[str, Behavior] | None = None,
+        backend: str = "memory://",
+        queues: Sequence[str] | None = None,
+        default_duration: float = 1.0,
+        default_behavior: Behavior | None = None,
+        sample_every: float | None = None,
+        visibility_timeout: float = 30.0,
+        heartbeat_interval: float = 10.0,
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers={workers!r} must be an int >= 1")
+        if sample_every is not None and not sample_every > 0:
+            raise ValueError(f"sample_every={sample_every!r} must be a number of seconds > 0")
+        if isinstance(kit_or_registry, JobKit):
+            self.registry = kit_or_registry.registry
+            policy = retry_policy or kit_or_registry.retry_policy
+        else:
+            self.registry = kit_or_registry if kit_or_registry is not None else Registry()
+            policy = retry_policy or RetryPolicy.default()
+        self.retry_policy = policy
+        self.workers = workers
+        self.seed = seed
+        self.behaviors = dict(behaviors or {})
+        self.backend_url = backend
+        self.queues = None if queues is None else list(queues)
+        self.default_duration = Constant(default_duration)
+        self.default_behavior = default_behavior or Behavior()
+        self.sample_every = sample_every
+        self.visibility_timeout = visibility_timeout
+        self.heartbeat_interval = heartbeat_interval
+
+    def behavior_for(self, job_type: str, workload: Workload | None = None) -> Behavior:
+        """The behavior attempts of `job_type` follow: this simulation's, else the
+        workload's, else the registered handler (run for real, `default_duration`
+        long), else `default_behavior`."""
+        found = self.behaviors.get(job_type)
+        if found is None and workload is not None:
+            found = workload.behaviors.get(job_type)
+        if found is not None:
+            return found
+        if self.registry.spec(job_type) is not None:
+            return Behavior(duration=self.default_duration, handler=True)
+        return self.default_behavior
+
+    def run(
+        self,
+        workload: Workload,
+        *,
+        until: float | datetime | None = None,
+        progress: Progress | None = None,
+    ) -> SimulationResult:
+        """Replay `workload` until every job is finished (completed or dead), or until
+        `until` (seconds after the start, or a datetime); returns the result frames."""
+        from jobkit.sim.result import SimulationResult
+
+        run = _Run(self, workload, until, progress)
+        try:
+            recorder = run.play()
+        finally:
+            run.close()
+        return SimulationResult(recorder, self, workload)
+
+    @staticmethod
+    def compare(results: Mapping[str, SimulationResult]) -> Any:
+        """One tidy DataFrame of several results' summaries (see `jobkit.sim.compare`)."""
+        from jobkit.sim.result import compare
+
+        return compare(results)
+
+    def __repr__(self) -> str:
+        return (
+            f"Simulation(workers={self.workers}, seed={self.seed}, backend={self.backend_url!r}, "
+            f"retry_policy={self.retry_policy!r})"
+        )
+
+
+class Recorder:
+    """What a run records, as compact columns (microseconds since the start, codes)."""
+
+    def __init__(self, count: int, start: datetime, workers: int) -> None:
+        self.start = start
+        self.workers = workers
+        self.end_us = 0
+        self.arrived = 0  #: jobs 0..arrived-1 were enqueued (arrivals are in time order)
+        # per job, indexed by arrival number
+        self.enqueued = array("q", bytes(8 * count))
+        self.first_started = array("q", [-1]) * count
+        self.finished = array("q", [-1]) * count
+        self.attempts = array("l", bytes(8 * count))
+        self.run_us = array("q", bytes(8 * count))
+        self.status = array("b", bytes(count))
+        self.job_type = array("l", bytes(8 * count))
+        self.queue = array("l", bytes(8 * count))
+        self.priority = array("b", bytes(count))
+        self.tenant = array("l", bytes(8 * count))
+        # per attempt
+        self.a_job = array("q")
+        self.a_number = array("l")
+        self.a_started = array("q")
+        self.a_finished = array("q")
+        self.a_outcome = array("b")
+        self.a_error = array("l")
+        self.a_next = array("q")
+        self.a_worker = array("l")
+        # interned strings: code -> text
+        self.names: dict[str, list[str | None]] = {
+            "job_type": [],
+            "queue": [],
+            "tenant": [None],
+            "error": [None],
+        }
+        self._codes: dict[str, dict[str | None, int]] = {
+            key: {v: i for i, v in enumerate(values)} for key, values in self.names.items()
+        }
+        # queue depth samples: (at µs, queue code, priority rank, pending, running, retrying)
+        self.depth: list[tuple[int, int, int, int, int, int]] = []
+        self.counters: list[tuple[str, dict[str, int]]] = []
+
+    def code(self, kind: str, value: str | None) -> int:
+        """The small int standing for `value` in column `kind`."""
+        codes = self._codes[kind]
+        found = codes.get(value)
+        if found is None:
+            found = codes[value] = len(self.names[kind])
+            self.names[kind].append(value)
+        return found
+
+
+class _Run:
+    """One replay: the backend, the workers and the event loop."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        workload: Workload,
+        until: float | datetime | None,
+        progress: Progress | None,
+    ) -> None:
+        self.sim = sim
+        self.workload = workload
+        self.start = workload.start
+        self.clock = FakeClock(workload.start)
+        self.until_us = _until_us(until, workload.start)
+        self.progress = progress
+        self.kit = self._connect(sim.backend_url)
+        self.backend = self.kit.backend
+        self.workers = [
+            Worker(
+                self.backend,
+                sim.registry,
+                queues=sim.queues,
+                clock=self.clock,
+                retry_policy=sim.retry_policy,
+                worker_id=f"sim-{i}",
+                visibility_timeout=sim.visibility_timeout,
+                heartbeat_interval=sim.heartbeat_interval,
+                rng=random.Random(f"jobkit-sim:{sim.seed}:jitter:{i}"),
+            )
+            for i in range(sim.workers)
+        ]
+        self.rng = random.Random(f"jobkit-sim:{sim.seed}:behavior")
+        self.rec = Recorder(len(workload), workload.start, sim.workers)
+        self.width = len(str(max(len(workload) - 1, 0)))
+        self.behaviors: dict[str, Behavior] = {}
+        self.templates: dict[tuple[Any, ...], tuple[Job, tuple[int, int, int, int]]] = {}
+        span = workload.span
+        every = sim.sample_every if sim.sample_every is not None else max(1.0, span / 500)
+        self.sample_us = max(1, round(every * _US))
+        self.seq = itertools.count()  # orders events of one kind at one instant
+        self.pending = 0  # jobs ready to claim (arrived or due, not yet claimed)
+        self.heartbeat_us = round(sim.heartbeat_interval * _US)
+
+    def _connect(self, url: str) -> JobKit:
+        options: dict[str, Any] = {}
+        if url.startswith("memory:"):
+            options["keep_finished"] = 0  # the recorder keeps what the frames need
+        else:
+            options["prefix"] = f"jobkit-sim-{uuid.uuid4().hex[:12]}"
+        kit = connect(
+            url,
+            clock=self.clock,
+            retry_policy=self.sim.retry_policy,
+            registry=self.sim.registry,
+            **options,
+        )
+        return kit
+
+    def close(self) -> None:
+        """Drop what the run stored (a Redis prefix) and close the backend."""
+        try:
+            if not self.sim.backend_url.startswith("memory:"):
+                self.backend.clear()
+        finally:
+            self.backend.close()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def play(self) -> Recorder:
+        """Run every event in time order; returns the filled recorder."""
+        rec = self.rec
+        arrivals = self.workload.arrivals
+        total = len(arrivals)
+        at_us = [round(a.at * _US) for a in arrivals]
+        at_us.append(_NEVER)  # a sentinel: no arrival left
+        until = _NEVER - 1 if self.until_us is None else self.until_us
+        events: list[tuple[int, int, int, Any]] = []  # (µs, kind, seq, payload)
+        idle: deque[int] = deque(range(len(self.workers)))
+        held: list[tuple[Claim, int, int, int, Outcome] | None] = [None] * len(self.workers)
+        nxt = 0  # next arrival
+        next_sample = 0
+        done = 0
+        report_at = _PROGRESS_EVERY
+        now_us = 0
+        start = self.start
+        clock = self.clock
+        workers = self.workers
+        progress = self.progress
+        while True:
+            t = at_us[nxt]
+            if events and events[0][0] <= t:
+                t = events[0][0]
+            if t == _NEVER:
+                break
+            if t > until:
+                now_us = until
+                break
+            while next_sample <= t:
+                self._sample(next_sample, held, events)
+                next_sample += self.sample_us
+            now_us = t
+            now = start + timedelta(0, 0, t)
+            while events and events[0][0] == t:
+                _, kind, _, payload = heapq.heappop(events)
+                if kind == _FINISH:
+                    w = payload
+                    entry = held[w]
+                    assert entry is not None
+                    held[w] = None
+                    done += self._finish(workers[w], entry, t, now, events)
+                    idle.append(w)
+                elif kind == _WAKE:
+                    self.backend.promote_due(now, payload[0])
+                    self.pending += 1
+                else:  # heartbeat of a long attempt
+                    w, token = payload
+                    entry = held[w]
+                    if entry is not None and entry[0].token == token:
+                        self._heartbeat(w, entry, now, events, t)
+            if at_us[nxt] == t:
+                first = nxt
+                while at_us[nxt] == t:
+                    nxt += 1
+                clock.set(now)
+                self._arrive(first, nxt, now, t)
+                self.pending += nxt - first
+            if self.pending and idle:
+                self._dispatch(idle, held, events, now, t)
+            if progress is not None and done >= report_at:
+                progress(done, total)
+                report_at = done + _PROGRESS_EVERY
+        while next_sample <= now_us:
+            self._sample(next_sample, held, events)
+            next_sample += self.sample_us
+        clock.set(start + timedelta(microseconds=now_us))
+        self._unfinished(held)
+        rec.arrived = nxt
+        rec.end_us = now_us
+        rec.counters = [("global", self.backend.stats().counters)] + [
+            (q, self.backend.queue_stats(q).counters) for q in self.backend.queues()
+        ]
+        if self.progress:
+            self.progress(done, total)
+        return rec
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _arrive(self, first: int, stop: int, now: datetime, t: int) -> None:
+        """Enqueue arrivals first..stop-1 (all at `now`) in one call.
+
+        Each job is what `kit.build` makes of the arrival: `build` validates and fills in
+        the registered defaults once per kind of arrival (job type, queue, priority,
+        tenant); each arrival then gets its own id, args and times (its args were
+        validated when the workload was read)."""
+        rec = self.rec
+        arrivals = self.workload.arrivals
+        templates = self.templates
+        width = self.width
+        jobs = []
+        for i in range(first, stop):
+            a = arrivals[i]
+            kind = (a.job_type, a.queue, a.priority, a.tenant_id)
+            found = templates.get(kind)
+            if found is None:
+                found = templates[kind] = self._template(a)
+            template, codes = found
+            jobs.append(
+                template.evolve(
+                    id=f"sim-{i:0{width}d}",
+                    args=dict(a.args),
+                    metadata={},
+                    run_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            rec.enqueued[i] = t
+            rec.job_type[i], rec.queue[i], rec.priority[i], rec.tenant[i] = codes
+        self.backend.enqueue_many(jobs)
+
+    def _template(self, a: Arrival) -> tuple[Job, tuple[int, int, int, int]]:
+        """The job `kit.build` makes for this kind of arrival, and its recorder codes."""
+        job = self.kit.build(
+            a.job_type, None, queue=a.queue, priority=a.priority, tenant_id=a.tenant_id, id="sim"
+        )
+        rec = self.rec
+        codes = (
+            rec.code("job_type", job.job_type),
+            rec.code("queue", job.queue),
+            job.priority.rank,
+            rec.code("tenant", job.tenant_id),
+        )
+        return job, codes
+
+    def _dispatch(
+        self,
+        idle: deque[int],
+        held: list[Any],
+        events: list[tuple[int, int, int, Any]],
+        now: datetime,
+        t: int,
+    ) -> None:
+        """Idle workers claim jobs until none is ready (or none is idle)."""
+        rec = self.rec
+        rng = self.rng
+        while idle and self.pending:
+            w = idle[0]
+            claim = self.workers[w].begin(now)
+            if claim is None:  # what is pending is in queues these workers do not serve
+                return
+            idle.popleft()
+            self.pending -= 1
+            job = claim.job
+            i = int(job.id[4:])
+            number = job.retry_count + 1
+            if rec.first_started[i] < 0:
+                rec.first_started[i] = t
+            rec.status[i] = _RUNNING
+            behavior = self.behaviors.get(job.job_type)
+            if behavior is None:
+                behavior = self.behaviors[job.job_type] = self.sim.behavior_for(
+                    job.job_type, self.workload
+                )
+            if behavior.failure.fails(rng, AttemptInfo(job.args, number, now, t / _US)):
+                outcome = Outcome.failure(JobError(behavior.error_type, behavior.error_message))
+                took = behavior.failure_duration or behavior.duration
+            else:
+                outcome = _SUCCESS
+                took = behavior.duration
+            duration = round(took.sample(rng) * _US)
+            if outcome is _SUCCESS and behavior.handler:  # it runs at the attempt's start
+                self.clock.set(now)
+                outcome = step.run(self.sim.registry, job)
+            held[w] = (claim, i, t, number, outcome)
+            heapq.heappush(events, (t + duration, _FINISH, next(self.seq), w))
+            if duration > self.heartbeat_us:
+                beat = t + self.heartbeat_us
+                heapq.heappush(events, (beat, _HEARTBEAT, next(self.seq), (w, claim.token)))
+
+    def _finish(
+        self,
+        worker: Worker,
+        entry: tuple[Claim, int, int, int, Outcome],
+        t: int,
+        now: datetime,
+        events: list[tuple[int, int, int, Any]],
+    ) -> int:
+        """Record the attempt's outcome through the worker; 1 if the job is finished."""
+        claim, i, started, number, outcome = entry
+        rec = self.rec
+        job = worker.finish(claim, outcome, now)
+        rec.attempts[i] = number
+        rec.run_us[i] += t - started
+        rec.finished[i] = t
+        rec.a_job.append(i)
+        rec.a_number.append(number)
+        rec.a_started.append(started)
+        rec.a_finished.append(t)
+        rec.a_worker.append(int(worker.worker_id[4:]))
+        if job is None:  # refused: the lease was lost meanwhile
+            rec.a_outcome.append(_LOST)
+            rec.a_error.append(0)
+            rec.a_next.append(-1)
+            return 0
+        status = job.status
+        rec.status[i] = code = _CODE[status]
+        rec.a_outcome.append(code)
+        rec.a_error.append(rec.code("error", job.error.type) if job.error is not None else 0)
+        if status is _RETRYING:
+            due = _us_between(self.start, job.run_at)
+            rec.a_next.append(due)
+            heapq.heappush(events, (due, _WAKE, next(self.seq), (job.queue, job.priority.rank)))
+            return 0
+        rec.a_next.append(-1)
+        return 1
+
+    def _heartbeat(
+        self,
+        w: int,
+        entry: tuple[Claim, int, int, int, Outcome],
+        now: datetime,
+        events: list[tuple[int, int, int, Any]],
+        t: int,
+    ) -> None:
+        """Renew a long attempt's lease, as a worker's heartbeat thread does."""
+        worker = self.workers[w]
+        claim = entry[0]
+        renewed = self.backend.heartbeat_many(
+            [claim], lease_seconds=worker.visibility_timeout, now=now
+        )
+        if renewed[0] is not None:
+            beat = t + round(worker.heartbeat_interval * _US)
+            heapq.heappush(events, (beat, _HEARTBEAT, next(self.seq), (w, claim.token)))
+
+    def _sample(self, at: int, held: list[Any], events: list[tuple[int, int, int, Any]]) -> None:
+        """Record queue depth per queue and priority at `at` µs: pending from the
+        backend; running from the workers' hands; retrying from the retries not yet due."""
+        rec = self.rec
+        running: dict[tuple[int, int], int] = {}
+        for entry in held:
+            if entry is not None:
+                key = (rec.queue[entry[1]], rec.priority[entry[1]])
+                running[key] = running.get(key, 0) + 1
+        waiting: dict[tuple[int, int], int] = {}
+        for _, kind, _, payload in events:
+            if kind == _WAKE:  # a retry not yet promoted: still retrying in the backend
+                key = (rec.code("queue", payload[0]), payload[1])
+                waiting[key] = waiting.get(key, 0) + 1
+        for queue in self.backend.queues():
+            q = rec.code("queue", queue)
+            sizes = self.backend.sizes(queue)
+            for priority in PRIORITIES:
+                key = (q, priority.rank)
+                rec.depth.append(
+                    (
+                        at,
+                        q,
+                        priority.rank,
+                        sizes[priority],
+                        running.get(key, 0),
+                        waiting.get(key, 0),
+                    )
+                )
+
+    def _unfinished(self, held: list[Any]) -> None:
+        """Attempts still running when the run stopped (at `until`) get a row too."""
+        rec = self.rec
+        for w, entry in enumerate(held):
+            if entry is None:
+                continue
+            _, i, started, number, _ = entry
+            rec.attempts[i] = number
+            rec.a_job.append(i)
+            rec.a_number.append(number)
+            rec.a_started.append(started)
+            rec.a_finished.append(-1)
+            rec.a_outcome.append(_RUNNING)
+            rec.a_error.append(0)
+            rec.a_next.append(-1)
+            rec.a_worker.append(w)
+
+
+_SUCCESS = Outcome.success(None)
+
+
+def _us_between(start: datetime, end: datetime) -> int:
+    delta = end - start
+    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+
+
+def _until_us(until: float | datetime | None, start: datetime) -> int | None:
+    if until is None:
+        return None
+    if isinstance(until, datetime):
+        return _us_between(start, until)
+    if isinstance(until, bool) or not isinstance(until, int | float) or not until >= 0:
+        raise ValueError(f"until={until!r} must be seconds >= 0 after the start, or a datetime")
+    return round(until * _US)
+
+
+__all__ = ["STATUS_CODES", "Progress", "Recorder", "Simulation"]

@@ -1,0 +1,363 @@
+"""SimulationResult: what a run recorded, as typed pandas DataFrames.
+
+- `jobs`: one row per job that arrived;
+- `attempts`: one row per attempt, with its outcome and when the next one is due;
+- `queue_depth`: pending / running / retrying jobs per queue and priority over time;
+- `stats`: the backend's counters at the end (global, then per queue);
+- `summary()`: throughput, waits (p50/p95/p99) and dead jobs, overall and per
+  priority, tenant and job type;
+- `compare({...})`: several results' summaries in one tidy frame.
+
+Times are `datetime64[ns, UTC]`; priority, status and outcome are categoricals; the
+same workload and seed give frames that are `DataFrame.equals`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobkit.core.model import PRIORITIES, JobStatus
+from jobkit.core.stats import COUNTERS
+from jobkit.frames import _pandas
+from jobkit.sim.engine import STATUS_CODES, Recorder, Simulation
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from jobkit.sim.workload import Workload
+
+_PRIORITY_NAMES = [p.value for p in PRIORITIES]
+_STATUS_NAMES = [s.value for s in JobStatus]
+#: attempt outcomes: the job's status after the attempt, or lease_lost when refused
+OUTCOMES: tuple[str, ...] = ("completed", "retrying", "dead", "running", "lease_lost")
+_OUTCOME_OF_CODE = {**{i: s.value for i, s in enumerate(STATUS_CODES)}, -1: "lease_lost"}
+_FINAL = ("completed", "dead")
+
+JOB_COLUMNS: tuple[str, ...] = (
+    "id",
+    "job_type",
+    "queue",
+    "priority",
+    "tenant_id",
+    "status",
+    "enqueued_at",
+    "first_started_at",
+    "finished_at",
+    "attempts",
+    "wait_s",
+    "run_s",
+    "turnaround_s",
+)
+ATTEMPT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "error_type",
+    "next_run_at",
+    "worker",
+)
+DEPTH_COLUMNS: tuple[str, ...] = ("at", "queue", "priority", "pending", "running", "retrying")
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "jobs",
+    "completed",
+    "dead",
+    "unfinished",
+    "attempts",
+    "throughput_per_s",
+    "wait_p50_s",
+    "wait_p95_s",
+    "wait_p99_s",
+    "wait_max_s",
+    "turnaround_p50_s",
+    "turnaround_p95_s",
+)
+
+
+class SimulationResult:
+    """The frames of one simulation run (built on first use, then cached)."""
+
+    def __init__(self, recorder: Recorder, simulation: Simulation, workload: Workload) -> None:
+        self._rec = recorder
+        self.workers = simulation.workers
+        self.seed = simulation.seed
+        self.backend_url = simulation.backend_url
+        self.retry_policy = simulation.retry_policy
+        self.workload_name = workload.name
+        self.start = recorder.start
+        self.end = recorder.start + _timedelta_us(recorder.end_us)
+
+    # -- frames ------------------------------------------------------------------------
+
+    @cached_property
+    def jobs(self) -> pd.DataFrame:
+        """One row per arrived job: JOB_COLUMNS. `wait_s` is the time from enqueue to the
+        first start; `run_s` the time spent in attempts; `turnaround_s` enqueue to the
+        final outcome (completed or dead; NaN while unfinished)."""
+        pd = _pandas()
+        np = _numpy()
+        rec = self._rec
+        n = rec.arrived
+        width = len(str(max(len(rec.enqueued) - 1, 0)))
+        enqueued = _ints(rec.enqueued, n)
+        started = _ints(rec.first_started, n)
+        finished = _ints(rec.finished, n)
+        status = pd.Categorical.from_codes(
+            _status_codes(_ints(rec.status, n)), categories=_STATUS_NAMES
+        )
+        final = np.isin(np.asarray(status), _FINAL)
+        finished = np.where(final, finished, -1)
+        frame = pd.DataFrame(
+            {
+                "id": [f"sim-{i:0{width}d}" for i in range(n)],
+                "job_type": _categorical(rec.names["job_type"], _ints(rec.job_type, n)),
+                "queue": _categorical(rec.names["queue"], _ints(rec.queue, n)),
+                "priority": pd.Categorical.from_codes(
+                    _ints(rec.priority, n), categories=_PRIORITY_NAMES, ordered=True
+                ),
+                "tenant_id": _categorical(rec.names["tenant"], _ints(rec.tenant, n)),
+                "status": status,
+                "enqueued_at": self._times(enqueued),
+                "first_started_at": self._times(started),
+                "finished_at": self._times(finished),
+                "attempts": _ints(rec.attempts, n).astype("int64"),
+                "wait_s": _seconds(started, enqueued),
+                "run_s": _ints(rec.run_us, n) / 1e6,
+                "turnaround_s": _seconds(finished, enqueued),
+            }
+        )
+        return frame
+
+    @cached_property
+    def attempts(self) -> pd.DataFrame:
+        """One row per attempt, by job then attempt number: ATTEMPT_COLUMNS. `outcome`
+        is the job's status after the attempt (completed, retrying, dead), `running` for
+        an attempt cut off by `until`, or `lease_lost`; `next_run_at` is when a
+        retrying job's next attempt is due."""
+        pd = _pandas()
+        np = _numpy()
+        rec = self._rec
+        width = len(str(max(len(rec.enqueued) - 1, 0)))
+        job = _ints(rec.a_job)
+        order = np.lexsort((_ints(rec.a_number), job))
+        outcome_codes = np.array(
+            [
+                OUTCOMES.index(name) if name in OUTCOMES else -1
+                for name in (_OUTCOME_OF_CODE[c] for c in range(-1, len(STATUS_CODES)))
+            ]
+        )
+        outcome = outcome_codes[_ints(rec.a_outcome)[order] + 1]
+        return pd.DataFrame(
+            {
+                "id": [f"sim-{i:0{width}d}" for i in job[order].tolist()],
+                "attempt": _ints(rec.a_number)[order].astype("int64"),
+                "started_at": self._times(_ints(rec.a_started)[order]),
+                "finished_at": self._times(_ints(rec.a_finished)[order]),
+                "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+                "error_type": _categorical(rec.names["error"], _ints(rec.a_error)[order]),
+                "next_run_at": self._times(_ints(rec.a_next)[order]),
+                "worker": _ints(rec.a_worker)[order].astype("int64"),
+            }
+        )
+
+    @cached_property
+    def queue_depth(self) -> pd.DataFrame:
+        """Samples over time, one row per (at, queue, priority): DEPTH_COLUMNS.
+        `pending` is ready to run, `running` in a worker's hands, `retrying` waiting
+        for its next attempt."""
+        pd = _pandas()
+        np = _numpy()
+        rows = np.array(self._rec.depth, dtype="int64").reshape(-1, 6)
+        return pd.DataFrame(
+            {
+                "at": self._times(rows[:, 0]),
+                "queue": _categorical(self._rec.names["queue"], rows[:, 1]),
+                "priority": pd.Categorical.from_codes(
+                    rows[:, 2], categories=_PRIORITY_NAMES, ordered=True
+                ),
+                "pending": rows[:, 3],
+                "running": rows[:, 4],
+                "retrying": rows[:, 5],
+            }
+        )
+
+    @cached_property
+    def stats(self) -> pd.DataFrame:
+        """The backend's counters when the run ended: one row `global`, then one per queue."""
+        pd = _pandas()
+        frame = pd.DataFrame(
+            [
+                {"scope": scope, **{c: counters.get(c, 0) for c in COUNTERS}}
+                for scope, counters in self._rec.counters
+            ]
+        )
+        return frame.set_index("scope").astype("int64")
+
+    def summary(self) -> pd.DataFrame:
+        """Throughput, waits and outcomes: a row for all jobs, then one per priority,
+        tenant (when jobs carry tenants) and job type; columns SUMMARY_COLUMNS, indexed
+        by (scope, group). Waits are seconds from enqueue to first start."""
+        pd = _pandas()
+        jobs = self.jobs
+        attempts = self.attempts
+        span = (self.end - self.start).total_seconds()
+        rows = [_summary_row("all", "all", jobs, len(attempts), span)]
+        per_job = attempts.groupby("id", sort=False).size()
+        for scope, column in (
+            ("priority", "priority"),
+            ("tenant", "tenant_id"),
+            ("job_type", "job_type"),
+        ):
+            if column == "tenant_id" and jobs[column].isna().all():
+                continue
+            for group, part in jobs.groupby(column, observed=True, sort=True, dropna=False):
+                label = "(none)" if pd.isna(group) else str(group)
+                count = int(per_job.reindex(part["id"]).fillna(0).sum())
+                rows.append(_summary_row(scope, label, part, count, span))
+        frame = pd.DataFrame(rows).set_index(["scope", "group"])
+        return frame[list(SUMMARY_COLUMNS)]
+
+    # -- writing --------------------------------------------------------------------------
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every frame by name: jobs, attempts, queue_depth, stats, summary."""
+        return {
+            "jobs": self.jobs,
+            "attempts": self.attempts,
+            "queue_depth": self.queue_depth,
+            "stats": self.stats,
+            "summary": self.summary(),
+        }
+
+    def to_csv(self, directory: str | Path) -> Path:
+        """Write each frame to `<directory>/<name>.csv` (created if missing); the directory."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.frames().items():
+            keep_index = name in ("stats", "summary")
+            frame.to_csv(out / f"{name}.csv", index=keep_index)
+        return out
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write each frame to `<directory>/<name>.parquet` (needs pyarrow); the directory.
+        Column types (datetimes, categoricals) survive the round trip."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.frames().items():
+            frame.to_parquet(out / f"{name}.parquet")
+        return out
+
+    def __repr__(self) -> str:
+        counts = self.jobs["status"].value_counts()
+        shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        label = f" {self.workload_name!r}" if self.workload_name else ""
+        return (
+            f"SimulationResult{label}({len(self.jobs)} jobs, {self.workers} workers, "
+            f"seed {self.seed}: {shown or 'nothing ran'})"
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _times(self, us: np.ndarray) -> pd.Series:
+        """µs offsets from the start as datetime64[ns, UTC]; negative means NaT."""
+        pd = _pandas()
+        np = _numpy()
+        start_ns = pd.Timestamp(self.start).value
+        ns = np.where(us < 0, np.iinfo("int64").min, us * 1000 + start_ns)
+        return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
+
+
+def compare(results: dict[str, SimulationResult] | Any) -> pd.DataFrame:
+    """Several results' summaries as one tidy DataFrame: one row per (scenario, scope,
+    group) with the SUMMARY_COLUMNS, ready for side-by-side plots, e.g.
+    `compare({"3 workers": r3, "5 workers": r5})`."""
+    pd = _pandas()
+    if not results:
+        raise ValueError("compare() needs at least one result, e.g. {'5 workers': result}")
+    parts = []
+    for name, result in results.items():
+        if not isinstance(result, SimulationResult):
+            raise TypeError(
+                f"compare() got {type(result).__name__} for {name!r}; pass SimulationResults"
+            )
+        part = result.summary().reset_index()
+        part.insert(0, "scenario", name)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["scenario"] = pd.Categorical(frame["scenario"], categories=list(results), ordered=True)
+    return frame
+
+
+def _summary_row(
+    scope: str, group: str, jobs: pd.DataFrame, attempts: int, span: float
+) -> dict[str, Any]:
+    status = jobs["status"]
+    completed = int((status == "completed").sum())
+    dead = int((status == "dead").sum())
+    wait = jobs["wait_s"].dropna()
+    turnaround = jobs.loc[status == "completed", "turnaround_s"]
+    return {
+        "scope": scope,
+        "group": group,
+        "jobs": len(jobs),
+        "completed": completed,
+        "dead": dead,
+        "unfinished": len(jobs) - completed - dead,
+        "attempts": attempts,
+        "throughput_per_s": completed / span if span > 0 else float("nan"),
+        "wait_p50_s": _quantile(wait, 0.50),
+        "wait_p95_s": _quantile(wait, 0.95),
+        "wait_p99_s": _quantile(wait, 0.99),
+        "wait_max_s": float(wait.max()) if len(wait) else float("nan"),
+        "turnaround_p50_s": _quantile(turnaround, 0.50),
+        "turnaround_p95_s": _quantile(turnaround, 0.95),
+    }
+
+
+def _quantile(values: pd.Series, q: float) -> float:
+    return float(values.quantile(q)) if len(values) else float("nan")
+
+
+def _numpy() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _ints(column: Any, n: int | None = None) -> np.ndarray:
+    np = _numpy()
+    values = (
+        np.frombuffer(column, dtype=f"i{column.itemsize}") if len(column) else np.zeros(0, "int64")
+    )
+    return (values if n is None else values[:n]).astype("int64")
+
+
+def _status_codes(codes: np.ndarray) -> np.ndarray:
+    """Recorder status codes -> positions in _STATUS_NAMES."""
+    np = _numpy()
+    table = np.array([_STATUS_NAMES.index(s.value) for s in STATUS_CODES])
+    return table[codes]
+
+
+def _categorical(names: list[str | None], codes: np.ndarray) -> pd.Categorical:
+    """Interned codes as a categorical of the names (None becomes missing)."""
+    pd = _pandas()
+    np = _numpy()
+    present = [n for n in names if n is not None]
+    position = np.array([present.index(n) if n is not None else -1 for n in names] or [-1])
+    return pd.Categorical.from_codes(position[codes] if len(codes) else codes, categories=present)
+
+
+def _seconds(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    np = _numpy()
+    return np.where(later < 0, np.nan, (later - earlier) / 1e6)
+
+
+def _timedelta_us(us: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(microseconds=us)
