@@ -7,7 +7,7 @@ jobkit runs its real worker step on the in-memory backend; SimPy models the same
 queue with a PriorityResource and timeouts. Prints wall time, jobs/s and peak RSS
 (each side in its own process, so peaks do not mix) and the ratio.
 
-    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/pip install -e '.[dev]' -r bench/requirements.txt
     .venv/bin/python bench/simulate.py --jobs 1000000 --runs 1
 """
 
@@ -64,22 +64,28 @@ def run_simpy(jobs: int, seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     env = simpy.Environment()
     workers = simpy.PriorityResource(env, capacity=WORKERS)
+    # what jobkit's frames hold: a row per job and a row per attempt
     rows: list[tuple[int, int, float, float, float, int, str]] = []
+    attempts: list[tuple[int, int, float, float, str]] = []
 
     def job(number: int, rank: int, enqueued: float):  # type: ignore[no-untyped-def]
         retries, first = 0, None
         while True:
             with workers.request(priority=rank) as claim:
                 yield claim
+                started = env.now
                 if first is None:
-                    first = env.now
+                    first = started
                 yield env.timeout(rng.expovariate(1 / MEAN_S))
             if rng.random() >= FAIL:
+                attempts.append((number, retries + 1, started, env.now, "completed"))
                 rows.append((number, rank, enqueued, first, env.now, retries + 1, "completed"))
                 return
             if retries >= len(DELAYS):
+                attempts.append((number, retries + 1, started, env.now, "dead"))
                 rows.append((number, rank, enqueued, first, env.now, retries + 1, "dead"))
                 return
+            attempts.append((number, retries + 1, started, env.now, "retrying"))
             yield env.timeout(DELAYS[retries])
             retries += 1
 

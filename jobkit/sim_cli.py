@@ -64,10 +64,14 @@ def add_simulate_parser(sub: Any) -> None:
 
 
 def run_simulate(
-    args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Run `jobkit simulate` with parsed `args`; returns the exit code (2 for bad input)."""
+    """Run `jobkit simulate` with parsed `args`, printing to `out` / `err` (default: the
+    process's stdout / stderr); returns the exit code (2 for bad input)."""
     from jobkit.sim import Simulation, Workload, behaviors_from_dict
+
+    out = out or sys.stdout
+    err = err or sys.stderr
 
     if args.workers < 1:
         print(f"jobkit simulate: --workers={args.workers} must be at least 1", file=err)

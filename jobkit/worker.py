@@ -134,6 +134,7 @@ class Worker:
         self._known_queues: list[str] | None = None  # the backend's queues, re-read now and then
         self._queue_uses = 0
         self._last_reclaim: datetime | None = None
+        self._next_reclaim: datetime = datetime.min  # set with _last_reclaim
         self._current: Claim | None = None  # the job whose handler is running
         self._held: dict[str, Claim] = {}  # token -> every claim not yet acked
         self._current_lock = threading.Lock()
@@ -158,7 +159,8 @@ class Worker:
             lease_seconds=self.visibility_timeout,
         )
         if claim is not None:
-            self._hold([claim])
+            with self._current_lock:
+                self._held[claim.token] = claim
         else:
             self._known_queues = None
         return claim
@@ -191,7 +193,8 @@ class Worker:
         """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
         now = now or self.clock.now()
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
-        self._let_go((claim,))
+        with self._lease_lock, self._current_lock:
+            self._held.pop(claim.token, None)
         job = self._acking(step.finish, self.backend, claim, outcome, now, policy, self.rng)
         self._count((job,))
         return job
@@ -369,13 +372,11 @@ class Worker:
 
     def _maybe_reclaim(self, now: datetime) -> None:
         last = self._last_reclaim
-        if (
-            last is not None
-            and now - last < timedelta(seconds=self.heartbeat_interval)
-            and now >= last
-        ):
+        # a clock set backwards (now < last) reclaims at once rather than waiting
+        if last is not None and last <= now < self._next_reclaim:
             return
         self._last_reclaim = now
+        self._next_reclaim = now + timedelta(seconds=self.heartbeat_interval)
         scopes: list[str | None] = list(self.queues) if self.queues is not None else [None]
         for queue in scopes:
             for job in self.backend.reclaim_abandoned(queue, now=now):

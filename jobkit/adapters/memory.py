@@ -20,11 +20,11 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from jobkit.adapters.checks import check_new_jobs, check_outcomes, refuse_running
+from jobkit.adapters.checks import NEW_STATUSES, check_new_jobs, check_outcomes, refuse_running
 from jobkit.clock import SystemClock
 from jobkit.core import lifecycle
 from jobkit.core.errors import (
@@ -74,7 +74,7 @@ class _QueueIndex:
         #: per priority: ready-deque entries to skip, per job id
         self.stale: list[dict[str, int]] = [{} for _ in PRIORITIES]
         self.ready_sizes = [0] * len(PRIORITIES)
-        self.scheduled: list[tuple[float, int, str]] = []
+        self.scheduled: list[tuple[datetime, int, str]] = []  # (run_at, seq, id)
         self.counters = empty_counters()
         self.statuses: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
 
@@ -110,6 +110,7 @@ class InMemoryBackend:
         self.keep_finished = keep_finished
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
+        self._waiting = 0  # threads inside wait_for_jobs (nobody to wake: skip notify)
         self._history_size = history_size
         self._tokens = itertools.count(1)
         self._reset()
@@ -129,7 +130,14 @@ class InMemoryBackend:
 
     def enqueue(self, job: Job) -> Job:
         """See JobQueue.enqueue."""
-        return self.enqueue_many([job])[0]
+        with self._lock:
+            stored = self._jobs.get(job.id)
+            if stored is not None or job.status not in NEW_STATUSES:
+                return self.enqueue_many([job])[0]  # the checks and errors live there
+            self._store(job, None)
+            self._index(job)
+            self._wake()
+            return job
 
     def enqueue_many(self, jobs: Sequence[Job]) -> list[Job]:
         """See JobQueue.enqueue_many: all or nothing."""
@@ -144,7 +152,7 @@ class InMemoryBackend:
                 self._store(job, None)
                 self._index(job)
             if jobs:
-                self._work.notify_all()
+                self._wake()
             return list(jobs)
 
     def dequeue(
@@ -156,8 +164,17 @@ class InMemoryBackend:
         now: datetime | None = None,
     ) -> Claim | None:
         """See JobQueue.dequeue."""
-        claims = self.dequeue_many(queue, worker_id, 1, lease_seconds=lease_seconds, now=now)
-        return claims[0] if claims else None
+        with self._lock:
+            now = now or self.clock.now()
+            index = self._queues.get(queue)
+            if index is None:
+                return None
+            if index.scheduled and index.scheduled[0][0] <= now:
+                self._promote_queue(index, now)
+            job_id = self._pop_ready(index)
+            if job_id is None:
+                return None
+            return self._claim(job_id, worker_id, now, now + _seconds(lease_seconds))
 
     def dequeue_many(
         self,
@@ -174,17 +191,25 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None or count <= 0:
                 return []
-            if index.scheduled:
+            if index.scheduled and index.scheduled[0][0] <= now:
                 self._promote_queue(index, now)
             expires = now + _seconds(lease_seconds)
             claims: list[Claim] = []
-            for job_id in itertools.islice(self._pop_ready(index), count):
-                running = lifecycle.start(self._jobs[job_id], now)
-                self._store(running, _READY)
-                token = f"{next(self._tokens):x}.{worker_id}"
-                self._leases[job_id] = _Lease(token, worker_id, expires)
-                claims.append(Claim(running, token, worker_id, expires))
+            while len(claims) < count and (job_id := self._pop_ready(index)) is not None:
+                claims.append(self._claim(job_id, worker_id, now, expires))
             return claims
+
+    def _claim(self, job_id: str, worker_id: str, now: datetime, expires: datetime) -> Claim:
+        """Start a job just taken off its ready deque and lease it to `worker_id` (lock held)."""
+        running = lifecycle.start(self._jobs[job_id], now)
+        # what _store does for this move, which bumps no counter (pending -> running)
+        self._jobs[job_id] = running
+        statuses = self._queues[running.queue].statuses
+        statuses[_READY] -= 1
+        statuses[JobStatus.RUNNING] += 1
+        token = f"{next(self._tokens):x}.{worker_id}"
+        self._leases[job_id] = _Lease(token, worker_id, expires)
+        return Claim(running, token, worker_id, expires)
 
     def heartbeat(
         self, claim: Claim, *, lease_seconds: float = 30.0, now: datetime | None = None
@@ -230,7 +255,7 @@ class InMemoryBackend:
         self._index(outcome)
         self._history.append((outcome.job_type, outcome))
         if outcome.status is JobStatus.RETRYING:
-            self._work.notify_all()
+            self._wake()
         return outcome
 
     def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:
@@ -249,7 +274,7 @@ class InMemoryBackend:
             for job in reversed(released):
                 self._index(job, front=True)
             if released:
-                self._work.notify_all()
+                self._wake()
             return released
 
     def reclaim_abandoned(
@@ -271,7 +296,7 @@ class InMemoryBackend:
                 self._index(job, front=True)
                 reclaimed.append(job)
             if reclaimed:
-                self._work.notify_all()
+                self._wake()
             return reclaimed
 
     def promote_due(self, now: datetime | None = None, queue: str | None = None) -> int:
@@ -283,7 +308,7 @@ class InMemoryBackend:
                 self._promote_queue(self._queues[q], now) for q in names if q in self._queues
             )
             if moved:
-                self._work.notify_all()
+                self._wake()
             return moved
 
     def next_due_at(self, queue: str | None = None) -> datetime | None:
@@ -297,7 +322,7 @@ class InMemoryBackend:
                     continue
                 self._drop_stale_scheduled(index)
                 if index.scheduled:
-                    due = self._jobs[index.scheduled[0][2]].run_at
+                    due = index.scheduled[0][0]
                     best = due if best is None or due < best else best
             return best
 
@@ -367,7 +392,11 @@ class InMemoryBackend:
         with self._work:
             if self._any_ready(names):
                 return True
-            self._work.wait(timeout)
+            self._waiting += 1
+            try:
+                self._work.wait(timeout)
+            finally:
+                self._waiting -= 1
             return self._any_ready(names)
 
     # -- store ---------------------------------------------------------------------
@@ -383,7 +412,7 @@ class InMemoryBackend:
                 self._dead.pop(job.id, None)
             self._store(job, None if old is None else old.status, count=False)
             self._index(job)
-            self._work.notify_all()
+            self._wake()
             return job
 
     def get(self, job_id: str) -> Job | None:
@@ -434,7 +463,7 @@ class InMemoryBackend:
             self._dead.pop(job_id, None)
             self._store(revived, job.status)
             self._index(revived)
-            self._work.notify_all()
+            self._wake()
             return revived
 
     # -- stats ---------------------------------------------------------------------
@@ -478,6 +507,11 @@ class InMemoryBackend:
 
     # -- internals (call with the lock held) -------------------------------------------
 
+    def _wake(self) -> None:
+        """Wake the threads waiting in wait_for_jobs, if any."""
+        if self._waiting:
+            self._work.notify_all()
+
     def _require(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
@@ -514,8 +548,13 @@ class InMemoryBackend:
         if old is not None:
             home = index if old.queue == job.queue else self._index_for(old.queue)
             home.statuses[old.status] -= 1
-        self._jobs[job.id] = job
-        index.statuses[job.status] += 1
+        if self.keep_finished == 0 and job.status in _FORGETTABLE:
+            self._jobs.pop(job.id, None)  # nothing finished is kept: forget it at once
+        else:
+            self._jobs[job.id] = job
+            index.statuses[job.status] += 1
+            if self.keep_finished is not None and job.status in _FORGETTABLE:
+                self._forget_oldest_finished(job.id)
         if count:
             key = (before, job.status, reclaimed)
             delta = _DELTAS.get(key)
@@ -528,16 +567,10 @@ class InMemoryBackend:
                 for name, n in delta:
                     totals[name] += n
                     mine[name] += n
-        if self.keep_finished is not None and job.status in _FORGETTABLE:
-            self._forget_oldest_finished(job.id)
 
     def _forget_oldest_finished(self, job_id: str) -> None:
         """Record a newly finished job; drop the oldest finished ones past keep_finished."""
         assert self.keep_finished is not None
-        if self.keep_finished == 0:  # nothing to remember (the simulator's setting)
-            job = self._jobs.pop(job_id)
-            self._count_status(job, -1)
-            return
         self._finished.append(job_id)
         while len(self._finished) > self.keep_finished:
             old = self._jobs.get(self._finished.popleft())
@@ -566,7 +599,7 @@ class InMemoryBackend:
         elif job.status in WAITING_STATUSES:
             seq = next(self._seq)
             self._sched_seq[job.id] = seq
-            heapq.heappush(index.scheduled, (job.run_at.timestamp(), seq, job.id))
+            heapq.heappush(index.scheduled, (job.run_at, seq, job.id))
         elif job.status is JobStatus.DEAD:
             self._dead[job.id] = None
 
@@ -580,9 +613,11 @@ class InMemoryBackend:
         elif job.status in WAITING_STATUSES:
             self._sched_seq.pop(job.id, None)
 
-    def _pop_ready(self, index: _QueueIndex) -> Iterator[str]:
-        """Yield ready job ids in strict priority then FIFO order, removing each."""
+    def _pop_ready(self, index: _QueueIndex) -> str | None:
+        """Take the next ready job id off its deque (strict priority, then FIFO), or None."""
         for rank, dq in enumerate(index.ready):
+            if not dq:
+                continue
             marks = index.stale[rank]
             while dq:
                 job_id = dq.popleft()
@@ -594,13 +629,13 @@ class InMemoryBackend:
                         marks[job_id] = stale - 1
                     continue
                 index.ready_sizes[rank] -= 1
-                yield job_id
+                return job_id
+        return None
 
     def _promote_queue(self, index: _QueueIndex, now: datetime) -> int:
         heap = index.scheduled
-        limit = now.timestamp()
         moved = 0
-        while heap and heap[0][0] <= limit:
+        while heap and heap[0][0] <= now:
             _, seq, job_id = heapq.heappop(heap)
             if self._sched_seq.get(job_id) != seq:
                 continue

@@ -150,4 +150,5 @@ class InvalidBehaviorError(JobkitError, ValueError):
     def __init__(self, field: str, value: object, expected: str) -> None:
         self.field = field
         self.value = value
+        self.expected = expected
         super().__init__(f"invalid behavior {field}={value!r}: {expected}")

@@ -1,9 +1,11 @@
 """Simulation: replay workloads through the real worker code on a fake clock.
 
 >>> from jobkit import sim
->>> workload = sim.Workload.poisson(rate=4.0, count=200, priority=["high", "bulk"], seed=1)
->>> result = sim.Simulation(workers=3, seed=1).run(
-...     workload, ) if False else None
+>>> workload = sim.Workload.poisson(4.0, count=200, job_type="email", priority=["high", "bulk"])
+>>> behaviors = {"email": sim.Behavior(duration=sim.exponential(1.0), failure=sim.rate(0.1))}
+>>> result = sim.Simulation(workers=3, seed=1, behaviors=behaviors).run(workload)
+>>> len(result.jobs), int(result.stats.loc["global", "enqueued"])
+(200, 200)
 
 See DESIGN.md §6: `Workload` (records, JSON Lines, CSV, `poisson` / `burst` /
 `diurnal`), `Behavior` per job type (durations and failure models), `Simulation`

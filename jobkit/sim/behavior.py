@@ -52,7 +52,9 @@ class FailureModel(Protocol):
 
 class AttemptInfo:
     """What a failure model may look at: the job's args, the attempt number (1 is the
-    first run), the virtual time and the seconds since the simulation started."""
+    first run), the virtual time and the seconds since the simulation started.
+
+    The simulator refills one instance for every attempt: read it, do not keep it."""
 
     __slots__ = ("args", "attempt", "elapsed", "now")
 
@@ -337,6 +339,13 @@ class AnyOf:
 
     models: tuple[FailureModel, ...]
 
+    def __post_init__(self) -> None:
+        for n, model in enumerate(self.models):
+            if not callable(getattr(model, "fails", None)):
+                raise InvalidBehaviorError(
+                    f"of[{n}]", model, "must be a failure model such as rate(0.1)"
+                )
+
     def fails(self, rng: random.Random, attempt: AttemptInfo) -> bool:
         """Whether one of the models fails this attempt."""
         return any(m.fails(rng, attempt) for m in self.models)
@@ -439,6 +448,8 @@ class Behavior:
             )
         if not isinstance(self.error_type, str) or not self.error_type:
             raise InvalidBehaviorError("error_type", self.error_type, "must be a non-empty string")
+        if not isinstance(self.error_message, str):
+            raise InvalidBehaviorError("error_message", self.error_message, "must be a string")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, readable by `behavior_from_dict`."""
@@ -462,7 +473,7 @@ _DURATIONS: dict[str, tuple[Callable[..., Duration], tuple[str, ...]]] = {
     "exponential": (Exponential, ("mean",)),
     "lognormal": (LogNormal, ("median", "sigma")),
     "uniform": (Uniform, ("low", "high")),
-    "empirical": (lambda samples: Empirical(tuple(samples)), ("samples",)),
+    "empirical": (Empirical, ("samples",)),
 }
 _FAILURES: dict[str, tuple[Callable[..., FailureModel], tuple[str, ...]]] = {
     "never": (Never, ()),
@@ -502,6 +513,13 @@ def duration_from_dict(data: object) -> Duration:
 def failure_from_dict(data: object) -> FailureModel:
     """A failure model from its JSON form, e.g. {"kind": "rate", "p": 0.1}."""
     if isinstance(data, Mapping) and data.get("kind") == "any":
+        unknown = data.keys() - {"kind", "of"}
+        if unknown:
+            raise InvalidBehaviorError(
+                "failure",
+                dict(data),
+                f"unknown parameters {sorted(unknown)} for kind 'any'; it takes of",
+            )
         models = data.get("of")
         if not isinstance(models, list):
             raise InvalidBehaviorError("failure.of", models, "must be a list of failure models")
@@ -545,4 +563,10 @@ def behaviors_from_dict(data: object) -> dict[str, Behavior]:
     """{job_type: Behavior} from {job_type: behavior JSON}."""
     if not isinstance(data, Mapping):
         raise InvalidBehaviorError("behaviors", data, "must be an object keyed by job type")
-    return {str(job_type): behavior_from_dict(spec) for job_type, spec in data.items()}
+    out = {}
+    for job_type, spec in data.items():
+        try:
+            out[str(job_type)] = behavior_from_dict(spec)
+        except InvalidBehaviorError as exc:
+            raise InvalidBehaviorError(f"{job_type}.{exc.field}", exc.value, exc.expected) from None
+    return out

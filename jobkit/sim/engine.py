@@ -62,6 +62,8 @@ _RETRYING = JobStatus.RETRYING
 _LOST = -1  # an attempt whose outcome the backend refused (the lease was lost)
 _PROGRESS_EVERY = 8192
 _NEVER = 1 << 62  # µs: later than any event
+#: what the recorder keeps per attempt, in this order
+ATTEMPT_FIELDS = ("job", "number", "started", "finished", "outcome", "error", "next", "worker")
 
 
 class Simulation:
@@ -180,26 +182,14 @@ class Recorder:
         self.workers = workers
         self.end_us = 0
         self.arrived = 0  #: jobs 0..arrived-1 were enqueued (arrivals are in time order)
-        # per job, indexed by arrival number
-        self.enqueued = array("q", bytes(8 * count))
-        self.first_started = array("q", [-1]) * count
-        self.finished = array("q", [-1]) * count
-        self.attempts = array("l", bytes(8 * count))
-        self.run_us = array("q", bytes(8 * count))
-        self.status = array("b", bytes(count))
-        self.job_type = array("l", bytes(8 * count))
-        self.queue = array("l", bytes(8 * count))
-        self.priority = array("b", bytes(count))
-        self.tenant = array("l", bytes(8 * count))
-        # per attempt
-        self.a_job = array("q")
-        self.a_number = array("l")
-        self.a_started = array("q")
-        self.a_finished = array("q")
-        self.a_outcome = array("b")
-        self.a_error = array("l")
-        self.a_next = array("q")
-        self.a_worker = array("l")
+        # per job, indexed by arrival number: when it arrived, and its kind (an index into
+        # `kinds`); everything else about a job is worked out from its attempts
+        self.enqueued = array("q")
+        self.kind = array("l", bytes(8 * count))
+        #: per kind: (job_type code, queue code, priority rank, tenant code)
+        self.kinds: list[tuple[int, int, int, int]] = []
+        #: per attempt, ATTEMPT_FIELDS values one after another (one extend per attempt)
+        self.attempt_rows = array("q")
         # interned strings: code -> text
         self.names: dict[str, list[str | None]] = {
             "job_type": [],
@@ -258,7 +248,8 @@ class _Run:
         ]
         self.rng = random.Random(f"jobkit-sim:{sim.seed}:behavior")
         self.rec = Recorder(len(workload), workload.start, sim.workers)
-        self.width = len(str(max(len(workload) - 1, 0)))
+        width = len(str(max(len(workload) - 1, 0)))
+        self.job_id = f"sim-{{:0{width}d}}".format  # the id of arrival number i
         self.behaviors: dict[str, Behavior] = {}
         self.templates: dict[tuple[Any, ...], tuple[Job, tuple[int, int, int, int]]] = {}
         span = workload.span
@@ -267,6 +258,8 @@ class _Run:
         self.seq = itertools.count()  # orders events of one kind at one instant
         self.pending = 0  # jobs ready to claim (arrived or due, not yet claimed)
         self.heartbeat_us = round(sim.heartbeat_interval * _US)
+        # handed to failure models, refilled for each attempt (they must not keep it)
+        self.attempt_info = AttemptInfo({}, 0, workload.start, 0.0)
 
     def _connect(self, url: str) -> JobKit:
         options: dict[str, Any] = {}
@@ -299,6 +292,7 @@ class _Run:
         arrivals = self.workload.arrivals
         total = len(arrivals)
         at_us = [round(a.at * _US) for a in arrivals]
+        rec.enqueued = array("q", at_us)
         at_us.append(_NEVER)  # a sentinel: no arrival left
         until = _NEVER - 1 if self.until_us is None else self.until_us
         events: list[tuple[int, int, int, Any]] = []  # (µs, kind, seq, payload)
@@ -310,8 +304,6 @@ class _Run:
         report_at = _PROGRESS_EVERY
         now_us = 0
         start = self.start
-        clock = self.clock
-        workers = self.workers
         progress = self.progress
         while True:
             t = at_us[nxt]
@@ -334,7 +326,7 @@ class _Run:
                     entry = held[w]
                     assert entry is not None
                     held[w] = None
-                    done += self._finish(workers[w], entry, t, now, events)
+                    done += self._finish(w, entry, t, now, events)
                     idle.append(w)
                 elif kind == _WAKE:
                     self.backend.promote_due(now, payload[0])
@@ -348,7 +340,6 @@ class _Run:
                 first = nxt
                 while at_us[nxt] == t:
                     nxt += 1
-                clock.set(now)
                 self._arrive(first, nxt, now, t)
                 self.pending += nxt - first
             if self.pending and idle:
@@ -359,7 +350,7 @@ class _Run:
         while next_sample <= now_us:
             self._sample(next_sample, held, events)
             next_sample += self.sample_us
-        clock.set(start + timedelta(microseconds=now_us))
+        self.clock.set(start + timedelta(microseconds=now_us))
         self._unfinished(held)
         rec.arrived = nxt
         rec.end_us = now_us
@@ -382,18 +373,19 @@ class _Run:
         rec = self.rec
         arrivals = self.workload.arrivals
         templates = self.templates
-        width = self.width
+        job_id = self.job_id
+        kinds = rec.kind
         jobs = []
         for i in range(first, stop):
             a = arrivals[i]
-            kind = (a.job_type, a.queue, a.priority, a.tenant_id)
-            found = templates.get(kind)
+            key = (a.job_type, a.queue, a.priority, a.tenant_id)
+            found = templates.get(key)
             if found is None:
-                found = templates[kind] = self._template(a)
-            template, codes = found
+                found = templates[key] = self._template(a, now)
+            template, kind = found
             jobs.append(
                 template.evolve(
-                    id=f"sim-{i:0{width}d}",
+                    id=job_id(i),
                     args=dict(a.args),
                     metadata={},
                     run_at=now,
@@ -401,23 +393,28 @@ class _Run:
                     updated_at=now,
                 )
             )
-            rec.enqueued[i] = t
-            rec.job_type[i], rec.queue[i], rec.priority[i], rec.tenant[i] = codes
-        self.backend.enqueue_many(jobs)
+            kinds[i] = kind
+        if len(jobs) == 1:
+            self.backend.enqueue(jobs[0])
+        else:
+            self.backend.enqueue_many(jobs)
 
-    def _template(self, a: Arrival) -> tuple[Job, tuple[int, int, int, int]]:
-        """The job `kit.build` makes for this kind of arrival, and its recorder codes."""
+    def _template(self, a: Arrival, now: datetime) -> tuple[Job, int]:
+        """The job `kit.build` makes for this kind of arrival, and the kind's number."""
+        self.clock.set(now)
         job = self.kit.build(
             a.job_type, None, queue=a.queue, priority=a.priority, tenant_id=a.tenant_id, id="sim"
         )
         rec = self.rec
-        codes = (
-            rec.code("job_type", job.job_type),
-            rec.code("queue", job.queue),
-            job.priority.rank,
-            rec.code("tenant", job.tenant_id),
+        rec.kinds.append(
+            (
+                rec.code("job_type", job.job_type),
+                rec.code("queue", job.queue),
+                job.priority.rank,
+                rec.code("tenant", job.tenant_id),
+            )
         )
-        return job, codes
+        return job, len(rec.kinds) - 1
 
     def _dispatch(
         self,
@@ -428,8 +425,8 @@ class _Run:
         t: int,
     ) -> None:
         """Idle workers claim jobs until none is ready (or none is idle)."""
-        rec = self.rec
         rng = self.rng
+        info = self.attempt_info
         while idle and self.pending:
             w = idle[0]
             claim = self.workers[w].begin(now)
@@ -440,15 +437,13 @@ class _Run:
             job = claim.job
             i = int(job.id[4:])
             number = job.retry_count + 1
-            if rec.first_started[i] < 0:
-                rec.first_started[i] = t
-            rec.status[i] = _RUNNING
             behavior = self.behaviors.get(job.job_type)
             if behavior is None:
                 behavior = self.behaviors[job.job_type] = self.sim.behavior_for(
                     job.job_type, self.workload
                 )
-            if behavior.failure.fails(rng, AttemptInfo(job.args, number, now, t / _US)):
+            info.args, info.attempt, info.now, info.elapsed = job.args, number, now, t / _US
+            if behavior.failure.fails(rng, info):
                 outcome = Outcome.failure(JobError(behavior.error_type, behavior.error_message))
                 took = behavior.failure_duration or behavior.duration
             else:
@@ -466,7 +461,7 @@ class _Run:
 
     def _finish(
         self,
-        worker: Worker,
+        w: int,
         entry: tuple[Claim, int, int, int, Outcome],
         t: int,
         now: datetime,
@@ -475,30 +470,19 @@ class _Run:
         """Record the attempt's outcome through the worker; 1 if the job is finished."""
         claim, i, started, number, outcome = entry
         rec = self.rec
-        job = worker.finish(claim, outcome, now)
-        rec.attempts[i] = number
-        rec.run_us[i] += t - started
-        rec.finished[i] = t
-        rec.a_job.append(i)
-        rec.a_number.append(number)
-        rec.a_started.append(started)
-        rec.a_finished.append(t)
-        rec.a_worker.append(int(worker.worker_id[4:]))
+        job = self.workers[w].finish(claim, outcome, now)
         if job is None:  # refused: the lease was lost meanwhile
-            rec.a_outcome.append(_LOST)
-            rec.a_error.append(0)
-            rec.a_next.append(-1)
+            rec.attempt_rows.extend((i, number, started, t, _LOST, 0, -1, w))
             return 0
         status = job.status
-        rec.status[i] = code = _CODE[status]
-        rec.a_outcome.append(code)
-        rec.a_error.append(rec.code("error", job.error.type) if job.error is not None else 0)
+        code = _CODE[status]
+        error = rec.code("error", job.error.type) if job.error is not None else 0
         if status is _RETRYING:
             due = _us_between(self.start, job.run_at)
-            rec.a_next.append(due)
+            rec.attempt_rows.extend((i, number, started, t, code, error, due, w))
             heapq.heappush(events, (due, _WAKE, next(self.seq), (job.queue, job.priority.rank)))
             return 0
-        rec.a_next.append(-1)
+        rec.attempt_rows.extend((i, number, started, t, code, error, -1, w))
         return 1
 
     def _heartbeat(
@@ -526,7 +510,8 @@ class _Run:
         running: dict[tuple[int, int], int] = {}
         for entry in held:
             if entry is not None:
-                key = (rec.queue[entry[1]], rec.priority[entry[1]])
+                _, queue, rank, _ = rec.kinds[rec.kind[entry[1]]]
+                key = (queue, rank)
                 running[key] = running.get(key, 0) + 1
         waiting: dict[tuple[int, int], int] = {}
         for _, kind, _, payload in events:
@@ -556,15 +541,7 @@ class _Run:
             if entry is None:
                 continue
             _, i, started, number, _ = entry
-            rec.attempts[i] = number
-            rec.a_job.append(i)
-            rec.a_number.append(number)
-            rec.a_started.append(started)
-            rec.a_finished.append(-1)
-            rec.a_outcome.append(_RUNNING)
-            rec.a_error.append(0)
-            rec.a_next.append(-1)
-            rec.a_worker.append(w)
+            rec.attempt_rows.extend((i, number, started, -1, _RUNNING, 0, -1, w))
 
 
 _SUCCESS = Outcome.success(None)
@@ -585,4 +562,4 @@ def _until_us(until: float | datetime | None, start: datetime) -> int | None:
     return round(until * _US)
 
 
-__all__ = ["STATUS_CODES", "Progress", "Recorder", "Simulation"]
+__all__ = ["ATTEMPT_FIELDS", "STATUS_CODES", "Progress", "Recorder", "Simulation"]

@@ -14,6 +14,7 @@ same workload and seed give frames that are `DataFrame.equals`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from jobkit.core.model import PRIORITIES, JobStatus
 from jobkit.core.stats import COUNTERS
 from jobkit.frames import _pandas
-from jobkit.sim.engine import STATUS_CODES, Recorder, Simulation
+from jobkit.sim.engine import ATTEMPT_FIELDS, STATUS_CODES, Recorder, Simulation
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,7 +35,26 @@ _STATUS_NAMES = [s.value for s in JobStatus]
 #: attempt outcomes: the job's status after the attempt, or lease_lost when refused
 OUTCOMES: tuple[str, ...] = ("completed", "retrying", "dead", "running", "lease_lost")
 _OUTCOME_OF_CODE = {**{i: s.value for i, s in enumerate(STATUS_CODES)}, -1: "lease_lost"}
-_FINAL = ("completed", "dead")
+_STATUS_CODE_INDEX = {s: i for i, s in enumerate(STATUS_CODES)}
+_FINAL_STATUS_POSITIONS = [_STATUS_NAMES.index("completed"), _STATUS_NAMES.index("dead")]
+
+
+def _code_table(names: Sequence[str], fallback: str) -> Any:
+    """Recorder outcome code + 1 -> position in `names` (`fallback` where not there)."""
+    import numpy
+
+    return numpy.array(
+        [
+            names.index(name) if name in names else names.index(fallback)
+            for name in (_OUTCOME_OF_CODE[c] for c in range(-1, len(STATUS_CODES)))
+        ]
+    )
+
+
+#: recorder outcome code + 1 -> OUTCOMES position (attempts) / status position (jobs);
+#: a job whose last attempt was refused (lease lost) is pending again
+_OUTCOME_POSITIONS = _code_table(OUTCOMES, "lease_lost")
+_OUTCOME_TO_STATUS = _code_table(_STATUS_NAMES, "pending")
 
 JOB_COLUMNS: tuple[str, ...] = (
     "id",
@@ -96,41 +116,59 @@ class SimulationResult:
     @cached_property
     def jobs(self) -> pd.DataFrame:
         """One row per arrived job: JOB_COLUMNS. `wait_s` is the time from enqueue to the
-        first start; `run_s` the time spent in attempts; `turnaround_s` enqueue to the
-        final outcome (completed or dead; NaN while unfinished)."""
+        first start; `run_s` the time spent in finished attempts; `turnaround_s` enqueue
+        to the final outcome (completed or dead; NaN while unfinished)."""
         pd = _pandas()
         np = _numpy()
         rec = self._rec
         n = rec.arrived
-        width = len(str(max(len(rec.enqueued) - 1, 0)))
         enqueued = _ints(rec.enqueued, n)
-        started = _ints(rec.first_started, n)
-        finished = _ints(rec.finished, n)
-        status = pd.Categorical.from_codes(
-            _status_codes(_ints(rec.status, n)), categories=_STATUS_NAMES
-        )
-        final = np.isin(np.asarray(status), _FINAL)
-        finished = np.where(final, finished, -1)
-        frame = pd.DataFrame(
+        kinds = np.array(rec.kinds, dtype="int64").reshape(-1, 4)[_ints(rec.kind, n)]
+        col = self._attempt_columns
+        job, started, finished = col["job"], col["started"], col["finished"]
+        first_started = np.full(n, -1, dtype="int64")
+        attempts = np.zeros(n, dtype="int64")
+        outcome = np.full(n, _STATUS_CODE_INDEX[JobStatus.PENDING], dtype="int64")
+        ended = np.full(n, -1, dtype="int64")
+        if len(job):
+            jobs_run, first, count = np.unique(job, return_index=True, return_counts=True)
+            last = first + count - 1  # rows are sorted by job, then attempt
+            first_started[jobs_run] = started[first]
+            attempts[jobs_run] = col["number"][last]
+            outcome[jobs_run] = col["outcome"][last]
+            ended[jobs_run] = finished[last]
+        status = _OUTCOME_TO_STATUS[outcome + 1]
+        final = np.isin(status, _FINAL_STATUS_POSITIONS)
+        ended = np.where(final, ended, -1)
+        spent = np.where(finished < 0, 0, finished - started)
+        run_us = np.bincount(job, weights=spent, minlength=n)[:n] if len(job) else np.zeros(n)
+        return pd.DataFrame(
             {
-                "id": [f"sim-{i:0{width}d}" for i in range(n)],
-                "job_type": _categorical(rec.names["job_type"], _ints(rec.job_type, n)),
-                "queue": _categorical(rec.names["queue"], _ints(rec.queue, n)),
+                "id": self._ids(np.arange(n)),
+                "job_type": _categorical(rec.names["job_type"], kinds[:, 0]),
+                "queue": _categorical(rec.names["queue"], kinds[:, 1]),
                 "priority": pd.Categorical.from_codes(
-                    _ints(rec.priority, n), categories=_PRIORITY_NAMES, ordered=True
+                    kinds[:, 2], categories=_PRIORITY_NAMES, ordered=True
                 ),
-                "tenant_id": _categorical(rec.names["tenant"], _ints(rec.tenant, n)),
-                "status": status,
+                "tenant_id": _categorical(rec.names["tenant"], kinds[:, 3]),
+                "status": pd.Categorical.from_codes(status, categories=_STATUS_NAMES),
                 "enqueued_at": self._times(enqueued),
-                "first_started_at": self._times(started),
-                "finished_at": self._times(finished),
-                "attempts": _ints(rec.attempts, n).astype("int64"),
-                "wait_s": _seconds(started, enqueued),
-                "run_s": _ints(rec.run_us, n) / 1e6,
-                "turnaround_s": _seconds(finished, enqueued),
+                "first_started_at": self._times(first_started),
+                "finished_at": self._times(ended),
+                "attempts": attempts,
+                "wait_s": _seconds(first_started, enqueued),
+                "run_s": run_us / 1e6,
+                "turnaround_s": _seconds(ended, enqueued),
             }
         )
-        return frame
+
+    @cached_property
+    def _attempt_columns(self) -> dict[str, np.ndarray]:
+        """The recorded attempts as int64 columns (ATTEMPT_FIELDS), by job then attempt."""
+        np = _numpy()
+        rows = _ints(self._rec.attempt_rows).reshape(-1, len(ATTEMPT_FIELDS))
+        rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+        return dict(zip(ATTEMPT_FIELDS, rows.T, strict=True))
 
     @cached_property
     def attempts(self) -> pd.DataFrame:
@@ -139,28 +177,19 @@ class SimulationResult:
         an attempt cut off by `until`, or `lease_lost`; `next_run_at` is when a
         retrying job's next attempt is due."""
         pd = _pandas()
-        np = _numpy()
-        rec = self._rec
-        width = len(str(max(len(rec.enqueued) - 1, 0)))
-        job = _ints(rec.a_job)
-        order = np.lexsort((_ints(rec.a_number), job))
-        outcome_codes = np.array(
-            [
-                OUTCOMES.index(name) if name in OUTCOMES else -1
-                for name in (_OUTCOME_OF_CODE[c] for c in range(-1, len(STATUS_CODES)))
-            ]
-        )
-        outcome = outcome_codes[_ints(rec.a_outcome)[order] + 1]
+        column = self._attempt_columns
         return pd.DataFrame(
             {
-                "id": [f"sim-{i:0{width}d}" for i in job[order].tolist()],
-                "attempt": _ints(rec.a_number)[order].astype("int64"),
-                "started_at": self._times(_ints(rec.a_started)[order]),
-                "finished_at": self._times(_ints(rec.a_finished)[order]),
-                "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
-                "error_type": _categorical(rec.names["error"], _ints(rec.a_error)[order]),
-                "next_run_at": self._times(_ints(rec.a_next)[order]),
-                "worker": _ints(rec.a_worker)[order].astype("int64"),
+                "id": self._ids(column["job"]),
+                "attempt": column["number"],
+                "started_at": self._times(column["started"]),
+                "finished_at": self._times(column["finished"]),
+                "outcome": pd.Categorical.from_codes(
+                    _OUTCOME_POSITIONS[column["outcome"] + 1], categories=list(OUTCOMES)
+                ),
+                "error_type": _categorical(self._rec.names["error"], column["error"]),
+                "next_run_at": self._times(column["next"]),
+                "worker": column["worker"],
             }
         )
 
@@ -262,6 +291,12 @@ class SimulationResult:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _ids(self, numbers: np.ndarray) -> list[str]:
+        """The job ids of arrival numbers (as the engine named them)."""
+        width = len(str(max(len(self._rec.enqueued) - 1, 0)))
+        name = f"sim-{{:0{width}d}}".format
+        return [name(i) for i in numbers.tolist()]
+
     def _times(self, us: np.ndarray) -> pd.Series:
         """µs offsets from the start as datetime64[ns, UTC]; negative means NaT."""
         pd = _pandas()
@@ -334,13 +369,6 @@ def _ints(column: Any, n: int | None = None) -> np.ndarray:
         np.frombuffer(column, dtype=f"i{column.itemsize}") if len(column) else np.zeros(0, "int64")
     )
     return (values if n is None else values[:n]).astype("int64")
-
-
-def _status_codes(codes: np.ndarray) -> np.ndarray:
-    """Recorder status codes -> positions in _STATUS_NAMES."""
-    np = _numpy()
-    table = np.array([_STATUS_NAMES.index(s.value) for s in STATUS_CODES])
-    return table[codes]
 
 
 def _categorical(names: list[str | None], codes: np.ndarray) -> pd.Categorical:

@@ -123,9 +123,11 @@ class Workload:
         """A workload from JSON Lines: one arrival object per line, an optional header
         line first (see the module docs); blank lines are skipped."""
         source, text = _read(path_or_file)
-        header: dict[str, Any] = {}
+        header: dict[str, Any] | None = None
         rows: list[tuple[int, dict[str, Any]]] = []
-        for number, line in enumerate(text.splitlines(), 1):
+        # split on "\n" only: str.splitlines() also breaks at U+2028 and friends, which
+        # JSON strings may hold unescaped
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
@@ -135,13 +137,14 @@ class Workload:
                     source, number, "line", _cut(line), f"is not valid JSON ({exc.args[0]})"
                 ) from None
             if isinstance(data, dict) and "workload" in data and "at" not in data:
-                if rows or header:
+                if rows or header is not None:
                     raise InvalidWorkloadError(
                         source, number, "workload", _cut(line), "a header must be the first line"
                     )
                 header = _header(source, number, data)
                 continue
             rows.append((number, _record(source, number, data)))
+        header = header or {}
         return cls._assemble(
             rows,
             source,
@@ -194,7 +197,7 @@ class Workload:
         if suffix in (".jsonl", ".ndjson", ".json"):
             return cls.from_jsonl(path, start=start)
         raise InvalidWorkloadError(
-            str(path), None, "path", str(path), "must end in .jsonl, .ndjson or .csv"
+            str(path), None, "path", str(path), "must end in .jsonl, .ndjson, .json or .csv"
         )
 
     @classmethod
@@ -208,7 +211,10 @@ class Workload:
         behaviors: Mapping[str, Behavior] | None,
     ) -> Workload:
         absolute = [r["at"] for _, r in rows if isinstance(r["at"], datetime)]
-        origin = start if start is not None else (min(absolute) if absolute else FAKE_EPOCH)
+        if start is not None:
+            origin = _absolute(source, None, "start", start)
+        else:
+            origin = min(absolute) if absolute else FAKE_EPOCH
         arrivals = []
         for number, r in rows:
             at = r["at"]
@@ -216,7 +222,11 @@ class Workload:
                 at = (at - origin).total_seconds()
                 if at < 0:
                     raise InvalidWorkloadError(
-                        source, number, "at", r["at"], f"is before the workload start {origin}"
+                        source,
+                        number,
+                        "at",
+                        r["at"].isoformat(),
+                        f"is before the workload start {origin.isoformat()}",
                     )
             arrivals.append(
                 Arrival(at, r["job_type"], r["args"], r["priority"], r["queue"], r["tenant_id"])
@@ -251,10 +261,10 @@ class Workload:
             raise InvalidWorkloadError(
                 "poisson", None, "duration", duration, "give duration or count, not both"
             )
+        at = _non_negative("offset", offset)
         rng = random.Random(seed)
         draw = _Chooser(job_type, priority, queue, tenant_id, args)
         arrivals: list[Arrival] = []
-        at = offset
         end = math.inf if duration is None else offset + _non_negative("duration", duration)
         limit = math.inf if count is None else _count("count", count)
         while len(arrivals) < limit:
@@ -310,6 +320,14 @@ class Workload:
         seconds into each day (14:00 by default) and lowest 12 hours later."""
         _positive("mean_rate", mean_rate)
         _non_negative("duration", duration)
+        if (
+            isinstance(peak_at, bool)
+            or not isinstance(peak_at, int | float)
+            or not math.isfinite(peak_at)
+        ):
+            raise InvalidWorkloadError(
+                "diurnal", None, "peak_at", peak_at, "must be a finite number of seconds"
+            )
         if not 0 <= amplitude <= 1:
             raise InvalidWorkloadError(
                 "diurnal", None, "amplitude", amplitude, "must be between 0 and 1"
@@ -399,11 +417,26 @@ class Workload:
             path_or_file.write(text)
 
     def to_frame(self) -> Any:
-        """The arrivals as a DataFrame (`at` as UTC datetimes) for a quick look."""
+        """The arrivals as a DataFrame for a quick look: `at` as datetime64[ns, UTC],
+        priority an ordered categorical, the other columns objects (None where unset)."""
         import pandas as pd
 
-        frame = pd.DataFrame([a.to_record() for a in self.arrivals], columns=list(ARRIVAL_FIELDS))
-        frame["at"] = self.start + pd.to_timedelta(frame["at"].astype("float64"), unit="s")
+        frame = pd.DataFrame(
+            {
+                "at": pd.Series([a.at for a in self.arrivals], dtype="float64"),
+                "job_type": pd.Series([a.job_type for a in self.arrivals], dtype=object),
+                "args": pd.Series([dict(a.args) for a in self.arrivals], dtype=object),
+                "priority": pd.Categorical(
+                    [None if a.priority is None else a.priority.value for a in self.arrivals],
+                    categories=[p.value for p in Priority],
+                    ordered=True,
+                ),
+                "queue": pd.Series([a.queue for a in self.arrivals], dtype=object),
+                "tenant_id": pd.Series([a.tenant_id for a in self.arrivals], dtype=object),
+            }
+        )
+        at = pd.Timestamp(self.start) + pd.to_timedelta(frame["at"], unit="s")
+        frame["at"] = at.astype("datetime64[ns, UTC]")
         return frame
 
     @property
@@ -494,7 +527,7 @@ def _header(source: str, number: int, data: Mapping[str, Any]) -> dict[str, Any]
             out["behaviors"] = behaviors_from_dict(meta["behaviors"])
         except InvalidBehaviorError as exc:
             raise InvalidWorkloadError(
-                source, number, f"workload.behaviors.{exc.field}", exc.value, str(exc)
+                source, number, f"workload.behaviors.{exc.field}", exc.value, exc.expected
             ) from None
     return out
 
@@ -624,7 +657,7 @@ class _Chooser:
         self.priority = _choices("priority", priority, Priority.coerce)
         self.queue = _choices("queue", queue, lambda q: validate_name("queue", q))
         self.tenant = _choices("tenant_id", tenant_id, lambda t: validate_name("tenant_id", t))
-        self.args = json_object("args", args) or _NO_ARGS
+        self.args = _checked("args", args, lambda a: json_object("args", a)) or _NO_ARGS
 
     def __call__(self, rng: random.Random, at: float) -> Arrival:
         return Arrival(
@@ -638,9 +671,13 @@ class _Chooser:
 
 
 def _job_type(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_JOB_TYPE_LENGTH:
         raise InvalidWorkloadError(
-            "generator", None, "job_type", value, "must be a non-empty string"
+            "generator",
+            None,
+            "job_type",
+            value,
+            f"must be a non-empty string of at most {MAX_JOB_TYPE_LENGTH} characters",
         )
     return value
 
@@ -656,8 +693,12 @@ def _choices(
         return lambda rng: value
     if isinstance(spec, Mapping):
         values = [_checked(name, k, check) for k in spec]
-        weights = [float(w) for w in spec.values()]
-        if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+        weights = list(spec.values())
+        if (
+            any(isinstance(w, bool) or not isinstance(w, int | float) for w in weights)
+            or any(not math.isfinite(w) or w < 0 for w in weights)
+            or sum(weights) <= 0
+        ):
             raise InvalidWorkloadError(
                 "generator", None, name, dict(spec), "weights must be >= 0 with a positive sum"
             )
@@ -671,8 +712,10 @@ def _choices(
         return lambda rng: only
     totals = list(_running(weights))
 
+    last = len(values) - 1  # random() * total may round up to total: never past the end
+
     def draw(rng: random.Random) -> Any:
-        return values[bisect.bisect_right(totals, rng.random() * totals[-1])]
+        return values[bisect.bisect_right(totals, rng.random() * totals[-1], 0, last)]
 
     return draw
 
