@@ -106,9 +106,12 @@ def run_simpy(jobs: int, seed: int) -> dict[str, float]:
     }
 
 
-def _child(which: str, jobs: int, seed: int) -> dict[str, float]:
+def _child(which: str, jobs: int, seed: int, pin: str | None) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", which, "--jobs", str(jobs), "--seed", str(seed)]
+    if pin is not None:  # the same CPU for both sides: one less source of drift
+        command = ["taskset", "-c", pin, *command]
     out = subprocess.run(
-        [sys.executable, __file__, "--child", which, "--jobs", str(jobs), "--seed", str(seed)],
+        command,
         check=True,
         capture_output=True,
         text=True,
@@ -121,6 +124,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pin", metavar="CPU", help="run both sides on this CPU (taskset -c)")
     parser.add_argument("--child", choices=("jobkit", "simpy"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -130,7 +134,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {"jobkit": [], "simpy": []}
     for n in range(args.runs):
         for which in ("simpy", "jobkit"):  # alternate, so drift hits both alike
-            r = _child(which, args.jobs, args.seed + n)
+            r = _child(which, args.jobs, args.seed + n, args.pin)
             results[which].append(r)
             speed = args.jobs / r["wall_s"]
             print(

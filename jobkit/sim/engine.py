@@ -1,17 +1,20 @@
 """The discrete-event engine: a workload replayed through real Workers on a FakeClock.
 
-Nothing here models the queue. Arrivals are enqueued through `JobKit.build` and the
-backend, exactly as production code enqueues; N virtual `Worker`s claim with
-`Worker.begin` and record outcomes with `Worker.finish` — the same step functions
-worker threads use — on any backend (in-memory by default, or a Redis URL). The
-engine only decides *when* things happen: an attempt that starts at `t` and whose
+Nothing here models the queue. Each arrival becomes the job `JobKit.build` makes of it
+(registered defaults filled in) and is enqueued on the backend at its time; N virtual
+`Worker`s claim with `Worker.begin` and record outcomes with `Worker.finish` — the step
+functions worker threads use — on any backend (in-memory by default, or a Redis URL).
+The engine only decides *when* things happen: an attempt that starts at `t` and whose
 behavior says it takes `d` seconds is finished at `t + d` in virtual time, its worker
-holding (and, for long attempts, renewing) the lease all along.
+holding (and, for attempts longer than the heartbeat interval, renewing) the lease
+all along. A retry is promoted when it comes due, as a polling worker would.
 
 Time is kept in integer microseconds since the workload start (datetimes have
 microsecond resolution, so every backend sees exactly the same instants). Events at
-the same instant run in a fixed order: finished attempts, then retries coming due,
-then arrivals, then idle workers claim work (the worker idle longest first).
+the same instant run in a fixed order: finished attempts, heartbeats, retries coming
+due, arrivals, then idle workers claim work (the worker idle longest first). Every
+random draw comes from generators seeded by `seed`, in event order, so a run is
+reproducible on any backend.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ Progress = Callable[[int, int], None]
 
 _US = 1_000_000
 _FINISH, _HEARTBEAT, _WAKE = 0, 1, 2  # event kinds, in their order at one instant
-#: outcome codes of attempts and final statuses of jobs (see result.STATUS_CODES)
+#: the codes the recorder uses for an attempt's outcome (a job status; see result.py)
 STATUS_CODES: tuple[JobStatus, ...] = (
     JobStatus.PENDING,
     JobStatus.RUNNING,
@@ -57,7 +60,7 @@ STATUS_CODES: tuple[JobStatus, ...] = (
     JobStatus.CANCELLED,
 )
 _CODE = {s: i for i, s in enumerate(STATUS_CODES)}
-_PENDING, _RUNNING = _CODE[JobStatus.PENDING], _CODE[JobStatus.RUNNING]
+_RUNNING = _CODE[JobStatus.RUNNING]
 _RETRYING = JobStatus.RETRYING
 _LOST = -1  # an attempt whose outcome the backend refused (the lease was lost)
 _PROGRESS_EVERY = 8192
@@ -251,7 +254,7 @@ class _Run:
         width = len(str(max(len(workload) - 1, 0)))
         self.job_id = f"sim-{{:0{width}d}}".format  # the id of arrival number i
         self.behaviors: dict[str, Behavior] = {}
-        self.templates: dict[tuple[Any, ...], tuple[Job, tuple[int, int, int, int]]] = {}
+        self.templates: dict[tuple[Any, ...], tuple[Job, int]] = {}  # kind -> (job, number)
         span = workload.span
         every = sim.sample_every if sim.sample_every is not None else max(1.0, span / 500)
         self.sample_us = max(1, round(every * _US))
@@ -267,14 +270,13 @@ class _Run:
             options["keep_finished"] = 0  # the recorder keeps what the frames need
         else:
             options["prefix"] = f"jobkit-sim-{uuid.uuid4().hex[:12]}"
-        kit = connect(
+        return connect(
             url,
             clock=self.clock,
             retry_policy=self.sim.retry_policy,
             registry=self.sim.registry,
             **options,
         )
-        return kit
 
     def close(self) -> None:
         """Drop what the run stored (a Redis prefix) and close the backend."""
@@ -340,7 +342,7 @@ class _Run:
                 first = nxt
                 while at_us[nxt] == t:
                     nxt += 1
-                self._arrive(first, nxt, now, t)
+                self._arrive(first, nxt, now)
                 self.pending += nxt - first
             if self.pending and idle:
                 self._dispatch(idle, held, events, now, t)
@@ -363,7 +365,7 @@ class _Run:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _arrive(self, first: int, stop: int, now: datetime, t: int) -> None:
+    def _arrive(self, first: int, stop: int, now: datetime) -> None:
         """Enqueue arrivals first..stop-1 (all at `now`) in one call.
 
         Each job is what `kit.build` makes of the arrival: `build` validates and fills in
@@ -445,14 +447,15 @@ class _Run:
             info.args, info.attempt, info.now, info.elapsed = job.args, number, now, t / _US
             if behavior.failure.fails(rng, info):
                 outcome = Outcome.failure(JobError(behavior.error_type, behavior.error_message))
-                took = behavior.failure_duration or behavior.duration
-            else:
-                outcome = _SUCCESS
-                took = behavior.duration
-            duration = round(took.sample(rng) * _US)
-            if outcome is _SUCCESS and behavior.handler:  # it runs at the attempt's start
+            elif behavior.handler:  # the real handler, at the attempt's start
                 self.clock.set(now)
                 outcome = step.run(self.sim.registry, job)
+            else:
+                outcome = _SUCCESS
+            took = behavior.duration
+            if not outcome.ok and behavior.failure_duration is not None:
+                took = behavior.failure_duration
+            duration = round(took.sample(rng) * _US)
             held[w] = (claim, i, t, number, outcome)
             heapq.heappush(events, (t + duration, _FINISH, next(self.seq), w))
             if duration > self.heartbeat_us:

@@ -298,6 +298,32 @@ class TestBehaviorsAndHandlers:
         assert (result.jobs["status"] == "completed").all()
         assert result.jobs["attempts"].max() >= 3
 
+    def test_failing_attempts_can_take_their_own_time(self) -> None:
+        kit = jobkit.connect("memory://", clock=jobkit.FakeClock())
+        kit.register("call", lambda args: 1 / args["d"])  # d=0: ZeroDivisionError
+        timeout = Behavior(
+            duration=constant(1), failure=first_attempts(1), failure_duration=constant(10)
+        )
+        behaviors = {"flaky": timeout, "call": Behavior(
+            duration=constant(1), failure_duration=constant(7), handler=True
+        )}  # fmt: skip
+        records = [
+            {"at": 0, "job_type": "flaky"},
+            {"at": 0, "job_type": "call", "args": {"d": 0}},
+        ]
+        result = Simulation(
+            kit, workers=2, behaviors=behaviors, retry_policy=RetryPolicy.constant(1)
+        ).run(Workload.from_records(records))
+        took = result.attempts.assign(
+            s=(result.attempts["finished_at"] - result.attempts["started_at"]).dt.total_seconds()
+        )
+        flaky, call = (took[took["id"] == i] for i in sorted(took["id"].unique()))
+        assert list(flaky["s"]) == [10.0, 1.0] and list(flaky["outcome"]) == [
+            "retrying",
+            "completed",
+        ]
+        assert list(call["s"]) == [7.0] * 4 and set(call["error_type"]) == {"ZeroDivisionError"}
+
     def test_long_attempts_keep_their_lease(self) -> None:
         workload = Workload.from_records([{"at": 0, "job_type": "report"}] * 3)
         result = Simulation(workers=2, behaviors={"report": Behavior(duration=constant(600))}).run(
