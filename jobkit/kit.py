@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -364,6 +365,21 @@ class JobKit:
         from jobkit.frames import stats_frame
 
         return stats_frame(self)
+
+    @contextlib.contextmanager
+    def using(self, backend: JobBackend, *, clock: Clock | None = None) -> Iterator[JobKit]:
+        """Run this kit on `backend` (and `clock`: by default the backend's) until the
+        block ends, then put the old ones back. The kit object itself is changed, so
+        every thread and every module holding it sees the swap: how a test points an
+        application's kit at a throwaway backend (the pytest plugin's `jobkit_app`)."""
+        saved = (self.backend, self.clock, self._inline)
+        self.backend = backend
+        self.clock = clock or getattr(backend, "clock", None) or self.clock
+        self._inline = None
+        try:
+            yield self
+        finally:
+            self.backend, self.clock, self._inline = saved
 
     def close(self) -> None:
         """Close the backend."""

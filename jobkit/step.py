@@ -22,7 +22,7 @@ import threading
 import traceback
 from collections.abc import Awaitable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +64,9 @@ class Outcome:
     result: Any = None
     error: JobError | None = None
     retryable: bool = True
+    #: the exception the handler raised, for callers that re-raise it (`jobkit.testing`);
+    #: never stored (the error is)
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def success(cls, result: Any) -> Outcome:
@@ -71,9 +74,11 @@ class Outcome:
         return cls(True, result)
 
     @classmethod
-    def failure(cls, error: JobError, *, retryable: bool = True) -> Outcome:
-        """A failed attempt with `error`."""
-        return cls(False, error=error, retryable=retryable)
+    def failure(
+        cls, error: JobError, *, retryable: bool = True, exception: BaseException | None = None
+    ) -> Outcome:
+        """A failed attempt with `error` (and the exception that caused it, if any)."""
+        return cls(False, error=error, retryable=retryable, exception=exception)
 
 
 def begin(
@@ -123,7 +128,8 @@ def run(registry: Registry, job: Job) -> Outcome:
         if inspect.isawaitable(value):  # `async def` handlers, or `async def __call__`
             value = _run_awaitable(value)
     except Exception as exc:
-        return Outcome.failure(JobError(type(exc).__name__, str(exc), traceback.format_exc()))
+        error = JobError(type(exc).__name__, str(exc), traceback.format_exc())
+        return Outcome.failure(error, exception=exc)
     finally:
         TENANT_VAR.reset(tenant_token)
         _current_job.reset(job_token)

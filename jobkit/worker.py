@@ -236,9 +236,11 @@ class Worker:
     def process(self, claim: Claim) -> Job | None:
         """Run a claimed job's handler and finish it now; the stored job (None if the
         lease was lost meanwhile)."""
-        return self.finish(claim, self._run_handler(claim))
+        return self.finish(claim, self.run_handler(claim))
 
-    def _run_handler(self, claim: Claim) -> step.Outcome:
+    def run_handler(self, claim: Claim) -> step.Outcome:
+        """Run a claimed job's handler (the job in hand meanwhile); its outcome, never raising
+        for the handler's sake. `finish` records it."""
         with self._current_lock:
             self._current = claim
         try:
@@ -277,7 +279,7 @@ class Worker:
             for claim in claims:
                 if settled and self._stopping.is_set():
                     break
-                outcome = self._run_handler(claim)
+                outcome = self.run_handler(claim)
                 settled.append((claim, self.settle(claim, outcome)))
         finally:
             try:

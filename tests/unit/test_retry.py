@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from jobkit.core.errors import InvalidPolicyError
 from jobkit.core.retry import MAX_SECONDS, SEED_SCHEDULE, RetryPolicy
+from jobkit.testing.strategies import retry_policies
 
 INF = float("inf")
 NAN = float("nan")
@@ -290,24 +291,7 @@ retry_numbers = st.integers(min_value=1, max_value=10**6)
 
 
 def policies(jitter: st.SearchStrategy[float] = jitters) -> st.SearchStrategy[RetryPolicy]:
-    return st.one_of(
-        st.builds(
-            RetryPolicy.schedule,
-            st.lists(st.floats(min_value=0, max_value=MAX_SECONDS), min_size=1, max_size=5),
-            jitter=jitter,
-        ),
-        st.builds(
-            RetryPolicy.exponential,
-            seconds_st,
-            factor=st.floats(min_value=1, max_value=1e6),
-            max_delay=caps,
-            jitter=jitter,
-        ),
-        st.builds(RetryPolicy.linear, seconds_st, max_delay=caps, jitter=jitter),
-        st.builds(
-            RetryPolicy.constant, st.floats(min_value=0, max_value=MAX_SECONDS), jitter=jitter
-        ),
-    )
+    return retry_policies(jitter)
 
 
 @given(
