@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -133,8 +133,9 @@ class Worker:
         self._rotation = 0
         self._known_queues: list[str] | None = None  # the backend's queues, re-read now and then
         self._queue_uses = 0
-        self._last_reclaim: datetime | None = None
-        self._next_reclaim: datetime = datetime.min  # set with _last_reclaim
+        # the last reclaim pass and when the next is due (never yet: due at once)
+        self._last_reclaim = datetime.max.replace(tzinfo=UTC)
+        self._next_reclaim = datetime.min.replace(tzinfo=UTC)
         self._current: Claim | None = None  # the job whose handler is running
         self._held: dict[str, Claim] = {}  # token -> every claim not yet acked
         self._current_lock = threading.Lock()
@@ -150,7 +151,8 @@ class Worker:
     def begin(self, now: datetime | None = None) -> Claim | None:
         """Reclaim expired leases if due, then claim the next job at `now`."""
         now = now or self.clock.now()
-        self._maybe_reclaim(now)
+        if not self._last_reclaim <= now < self._next_reclaim:
+            self._reclaim(now)
         claim = step.begin(
             self.backend,
             self._queue_order(),
@@ -168,7 +170,8 @@ class Worker:
     def begin_many(self, count: int, now: datetime | None = None) -> list[Claim]:
         """Reclaim expired leases if due, then claim up to `count` jobs in one call."""
         now = now or self.clock.now()
-        self._maybe_reclaim(now)
+        if not self._last_reclaim <= now < self._next_reclaim:
+            self._reclaim(now)
         claims = step.begin_many(
             self.backend,
             self._queue_order(),
@@ -213,8 +216,26 @@ class Worker:
         """`send(*args)` (an ack), retried with backoff when the backend fails (a dropped
         connection): an outcome never recorded would make a finished job run again once
         its lease expires. Repeating an ack is safe: the lease token fences it."""
+        try:
+            return send(*args)
+        except JobkitError:
+            raise
+        except Exception as exc:
+            return self._ack_again(send, args, exc)
+
+    def _ack_again(self, send: Callable[..., _T], args: tuple[Any, ...], error: Exception) -> _T:
+        """Attempts 2.. of `_acking` after `error`, with backoff between them."""
         delay = 0.05
-        for attempt in range(1, _ACK_ATTEMPTS + 1):
+        for attempt in range(2, _ACK_ATTEMPTS + 1):
+            log.warning(
+                "worker %s: ack failed (%s: %s); retrying in %.2fs",
+                self.worker_id,
+                type(error).__name__,
+                error,
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
             try:
                 return send(*args)
             except JobkitError:
@@ -222,15 +243,7 @@ class Worker:
             except Exception as exc:
                 if attempt == _ACK_ATTEMPTS:
                     raise
-                log.warning(
-                    "worker %s: ack failed (%s: %s); retrying in %.2fs",
-                    self.worker_id,
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                error = exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def process(self, claim: Claim) -> Job | None:
@@ -367,16 +380,14 @@ class Worker:
             names = self._known_queues = self.backend.queues()
             self._queue_uses = 0
         self._queue_uses += 1
-        if not names:
+        if len(names) < 2:  # nothing to rotate
             return names
         self._rotation = (self._rotation + 1) % len(names)
         return names[self._rotation :] + names[: self._rotation]
 
-    def _maybe_reclaim(self, now: datetime) -> None:
-        last = self._last_reclaim
-        # a clock set backwards (now < last) reclaims at once rather than waiting
-        if last is not None and last <= now < self._next_reclaim:
-            return
+    def _reclaim(self, now: datetime) -> None:
+        """Hand back expired leases (callers do it at most once per heartbeat interval,
+        or at once when the clock was set back)."""
         self._last_reclaim = now
         self._next_reclaim = now + timedelta(seconds=self.heartbeat_interval)
         scopes: list[str | None] = list(self.queues) if self.queues is not None else [None]

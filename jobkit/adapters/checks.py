@@ -32,19 +32,24 @@ def check_new_jobs(jobs: Sequence[Job]) -> None:
 def check_outcomes(pairs: Iterable[tuple[Claim, Job]]) -> None:
     """Each outcome is its claimed job, same queue and priority, in an outcome status."""
     for claim, outcome in pairs:
-        claimed = claim.job
-        if (
-            outcome.id != claimed.id
-            or outcome.status not in OUTCOME_STATUSES
-            or outcome.queue != claimed.queue
-            or outcome.priority is not claimed.priority
-        ):
-            raise InvalidJobError(
-                "outcome",
-                f"{outcome.id}:{outcome.queue}:{outcome.priority.value}:{outcome.status.value}",
-                f"must be job {claimed.id!r} of queue {claimed.queue!r} and priority "
-                f"{claimed.priority.value!r}, in status completed, retrying or dead",
-            )
+        check_outcome(claim, outcome)
+
+
+def check_outcome(claim: Claim, outcome: Job) -> None:
+    """The outcome is the claimed job, same queue and priority, in an outcome status."""
+    claimed = claim.job
+    if (
+        outcome.id != claimed.id
+        or outcome.status not in OUTCOME_STATUSES
+        or outcome.queue != claimed.queue
+        or outcome.priority is not claimed.priority
+    ):
+        raise InvalidJobError(
+            "outcome",
+            f"{outcome.id}:{outcome.queue}:{outcome.priority.value}:{outcome.status.value}",
+            f"must be job {claimed.id!r} of queue {claimed.queue!r} and priority "
+            f"{claimed.priority.value!r}, in status completed, retrying or dead",
+        )
 
 
 def refuse_running() -> NoReturn:

@@ -15,7 +15,6 @@ Every public method runs under one lock, so each is atomic, like a Redis script.
 
 from __future__ import annotations
 
-import functools
 import heapq
 import itertools
 import threading
@@ -24,7 +23,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from jobkit.adapters.checks import NEW_STATUSES, check_new_jobs, check_outcomes, refuse_running
+from jobkit.adapters.checks import (
+    NEW_STATUSES,
+    check_new_jobs,
+    check_outcome,
+    check_outcomes,
+    refuse_running,
+)
 from jobkit.clock import SystemClock
 from jobkit.core import lifecycle
 from jobkit.core.errors import (
@@ -49,10 +54,16 @@ _FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep
 _DELTAS: dict[tuple[JobStatus | None, JobStatus, bool], tuple[tuple[str, int], ...]] = {}
 
 
-@functools.lru_cache(maxsize=64)
+_LEASES: dict[float, timedelta] = {}
+_RANK = {p: p.rank for p in PRIORITIES}  # a dict lookup, not a property call, per job
+
+
 def _seconds(seconds: float) -> timedelta:
-    """timedelta(seconds=...), cached: lease lengths repeat on every claim."""
-    return timedelta(seconds=seconds)
+    """timedelta(seconds=...), remembered: lease lengths repeat on every claim."""
+    found = _LEASES.get(seconds)
+    if found is None:
+        found = _LEASES[seconds] = timedelta(seconds=seconds)
+    return found
 
 
 class _Lease:
@@ -134,8 +145,7 @@ class InMemoryBackend:
             stored = self._jobs.get(job.id)
             if stored is not None or job.status not in NEW_STATUSES:
                 return self.enqueue_many([job])[0]  # the checks and errors live there
-            self._store(job, None)
-            self._index(job)
+            self._index(job, index=self._store(job, None))
             self._wake()
             return job
 
@@ -149,8 +159,7 @@ class InMemoryBackend:
             if existing:
                 raise DuplicateJobError(existing[0].id)
             for job in jobs:
-                self._store(job, None)
-                self._index(job)
+                self._index(job, index=self._store(job, None))
             if jobs:
                 self._wake()
             return list(jobs)
@@ -233,7 +242,7 @@ class InMemoryBackend:
         """See JobQueue.ack."""
         with self._lock:
             self._held(claim)
-            check_outcomes([(claim, outcome)])
+            check_outcome(claim, outcome)
             return self._record(outcome)
 
     def ack_many(
@@ -251,8 +260,7 @@ class InMemoryBackend:
     def _record(self, outcome: Job) -> Job:
         """Store the checked outcome of a held claim and drop its lease (lock held)."""
         del self._leases[outcome.id]
-        self._store(outcome, JobStatus.RUNNING)
-        self._index(outcome)
+        self._index(outcome, index=self._store(outcome, JobStatus.RUNNING))
         self._history.append((outcome.job_type, outcome))
         if outcome.status is JobStatus.RETRYING:
             self._wake()
@@ -461,8 +469,7 @@ class InMemoryBackend:
             job = self._require(job_id)
             revived = lifecycle.retry_dead(job, now or self.clock.now())
             self._dead.pop(job_id, None)
-            self._store(revived, job.status)
-            self._index(revived)
+            self._index(revived, index=self._store(revived, job.status))
             self._wake()
             return revived
 
@@ -541,8 +548,9 @@ class InMemoryBackend:
 
     def _store(
         self, job: Job, before: JobStatus | None, *, count: bool = True, reclaimed: bool = False
-    ) -> None:
-        """Write `job`, keep status tallies, and bump the counters of the move."""
+    ) -> _QueueIndex:
+        """Write `job`, keep status tallies, and bump the counters of the move; returns
+        the job's queue index (for `_index`)."""
         old = self._jobs.get(job.id)
         index = self._index_for(job.queue)
         if old is not None:
@@ -567,6 +575,7 @@ class InMemoryBackend:
                 for name, n in delta:
                     totals[name] += n
                     mine[name] += n
+        return index
 
     def _forget_oldest_finished(self, job_id: str) -> None:
         """Record a newly finished job; drop the oldest finished ones past keep_finished."""
@@ -586,11 +595,13 @@ class InMemoryBackend:
             add_counts(self._counters, delta)
             add_counts(self._index_for(queue).counters, delta)
 
-    def _index(self, job: Job, *, front: bool = False) -> None:
-        """Put a stored job where its status says: ready, scheduled or dead letters."""
-        index = self._index_for(job.queue)
+    def _index(self, job: Job, *, front: bool = False, index: _QueueIndex | None = None) -> None:
+        """Put a stored job where its status says: ready, scheduled or dead letters
+        (`index`: its queue's, when the caller has it at hand)."""
+        if index is None:
+            index = self._index_for(job.queue)
         if job.status is _READY:
-            rank = job.priority.rank
+            rank = _RANK[job.priority]
             if front:
                 index.ready[rank].appendleft(job.id)
             else:
@@ -607,7 +618,7 @@ class InMemoryBackend:
         """Take a stored job out of the ready deque or scheduled heap it sits in."""
         index = self._index_for(job.queue)
         if job.status is _READY:
-            rank = job.priority.rank
+            rank = _RANK[job.priority]
             index.stale[rank][job.id] = index.stale[rank].get(job.id, 0) + 1
             index.ready_sizes[rank] -= 1
         elif job.status in WAITING_STATUSES:
@@ -641,8 +652,7 @@ class InMemoryBackend:
                 continue
             del self._sched_seq[job_id]
             promoted = lifecycle.promote(self._jobs[job_id], now)
-            self._store(promoted, None, count=False)
-            self._index(promoted)
+            self._index(promoted, index=self._store(promoted, None, count=False))
             moved += 1
         return moved
 
