@@ -35,6 +35,8 @@ from jobkit.worker import Worker, WorkerPool
 if TYPE_CHECKING:
     import pandas as pd
 
+    from jobkit.widgets import Dashboard
+
 _UNSET: Any = object()
 _MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished")
 _REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "fakeredis")
@@ -365,6 +367,44 @@ class JobKit:
         from jobkit.frames import stats_frame
 
         return stats_frame(self)
+
+    # -- notebooks --------------------------------------------------------------------
+
+    def dashboard(self, **options: Any) -> Dashboard:
+        """A live `jobkit.widgets.Dashboard` of this kit (options as in Dashboard:
+        refresh=1.0, recent=10, dead_limit=20, autostart=True); needs jobkit[notebook].
+        Call its `close()` to stop the background refresh."""
+        from jobkit.widgets import Dashboard
+
+        return Dashboard(self, **options)
+
+    def _repr_html_(self) -> str:
+        """An HTML overview for Jupyter: backend, clock, handlers, jobs per status,
+        counters and ready jobs per queue (`jobkit.core.display.kit_html`); a backend
+        error is shown in place of the numbers instead of raising."""
+        from jobkit.core.display import escape, kit_html
+
+        try:
+            stats = self.backend.stats()
+            queues = {
+                q: {p.value: n for p, n in self.backend.sizes(q).items()}
+                for q in self.backend.queues()
+            }
+        except Exception as exc:
+            return (
+                f'<div class="jobkit-kit"><code>{escape(repr(self))}</code><br/>'
+                f'<span class="jobkit-error" style="color:#dc2626">could not read the backend: '
+                f"{escape(type(exc).__name__)}: {escape(exc)}</span></div>"
+            )
+        return kit_html(
+            backend=repr(self.backend),
+            handlers=self.registry.job_types(),
+            counts=stats.statuses,
+            counters=stats.counters,
+            queues=queues,
+            tenant_id=self.tenant_id,
+            clock=repr(self.clock),
+        )
 
     @contextlib.contextmanager
     def using(self, backend: JobBackend, *, clock: Clock | None = None) -> Iterator[JobKit]:

@@ -188,6 +188,12 @@ class Job:
             "reclaim_count": self.reclaim_count,
         }
 
+    def _repr_html_(self) -> str:
+        """The job as a small escaped HTML table, for Jupyter (`jobkit.core.display`)."""
+        from jobkit.core.display import job_html
+
+        return job_html(self)
+
     def to_json(self) -> str:
         """Compact JSON text of `to_dict()`."""
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)

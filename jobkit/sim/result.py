@@ -289,6 +289,63 @@ class SimulationResult:
             f"seed {self.seed}: {shown or 'nothing ran'})"
         )
 
+    def _repr_html_(self) -> str:
+        """An HTML overview for Jupyter: the run's parameters and its `summary()` for
+        all jobs and per priority, escaped (`jobkit.core.display.table_html`)."""
+        from jobkit.core.display import Markup, escape, fields_html, format_duration, table_html
+
+        summary = self.summary()
+        rows = []
+        for (scope, group), row in summary.iterrows():
+            if scope not in ("all", "priority"):
+                continue
+            rows.append(
+                [
+                    "all jobs" if scope == "all" else group,
+                    int(row["jobs"]),
+                    int(row["completed"]),
+                    int(row["dead"]),
+                    int(row["unfinished"]),
+                    int(row["attempts"]),
+                    _number(row["throughput_per_s"], "{:.3g}/s"),
+                    _number(row["wait_p50_s"], "{:.3g} s"),
+                    _number(row["wait_p95_s"], "{:.3g} s"),
+                    _number(row["wait_max_s"], "{:.3g} s"),
+                ]
+            )
+        title = "SimulationResult" + (f" {self.workload_name!r}" if self.workload_name else "")
+        params = fields_html(
+            [
+                ("workers", self.workers),
+                ("seed", self.seed),
+                ("backend", self.backend_url),
+                ("retry policy", self.retry_policy),
+                (
+                    "simulated",
+                    f"{format_duration((self.end - self.start).total_seconds())} "
+                    f"from {self.start.isoformat()}",
+                ),
+            ],
+            caption=Markup(f"<b>{escape(title)}</b>"),
+        )
+        table = table_html(
+            rows,
+            [
+                "",
+                "jobs",
+                "completed",
+                "dead",
+                "unfinished",
+                "attempts",
+                "throughput",
+                "wait p50",
+                "wait p95",
+                "wait max",
+            ],
+            css_class="jobkit-summary",
+        )
+        return f'<div class="jobkit-simulation">{params}{table}</div>'
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _ids(self, numbers: np.ndarray) -> list[str]:
@@ -351,6 +408,11 @@ def _summary_row(
         "turnaround_p50_s": _quantile(turnaround, 0.50),
         "turnaround_p95_s": _quantile(turnaround, 0.95),
     }
+
+
+def _number(value: float, template: str) -> str:
+    """`value` through `template`, or an empty string for NaN."""
+    return "" if value != value else template.format(value)
 
 
 def _quantile(values: pd.Series, q: float) -> float:

@@ -1,0 +1,1 @@
+"""Tests of jobkit.widgets (ipywidgets views over jobkit.frames)."""
