@@ -260,10 +260,13 @@ class InMemoryBackend:
     def _record(self, outcome: Job) -> Job:
         """Store the checked outcome of a held claim and drop its lease (lock held)."""
         del self._leases[outcome.id]
-        self._index(outcome, index=self._store(outcome, JobStatus.RUNNING))
-        self._history.append((outcome.job_type, outcome))
-        if outcome.status is JobStatus.RETRYING:
-            self._wake()
+        index = self._store(outcome, JobStatus.RUNNING)
+        if outcome.status is not JobStatus.COMPLETED:  # completed jobs sit in no index
+            self._index(outcome, index=index)
+            if outcome.status is JobStatus.RETRYING:
+                self._wake()
+        if self._history_size:
+            self._history.append((outcome.job_type, outcome))
         return outcome
 
     def release(self, claims: Sequence[Claim], *, now: datetime | None = None) -> list[Job]:

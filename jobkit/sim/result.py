@@ -15,9 +15,12 @@ same workload and seed give frames that are `DataFrame.equals`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from jobkit.core.model import PRIORITIES, JobStatus
 from jobkit.core.stats import COUNTERS
@@ -25,7 +28,6 @@ from jobkit.frames import _pandas
 from jobkit.sim.engine import ATTEMPT_FIELDS, STATUS_CODES, Recorder, Simulation
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from jobkit.sim.workload import Workload
@@ -41,9 +43,7 @@ _FINAL_STATUS_POSITIONS = [_STATUS_NAMES.index("completed"), _STATUS_NAMES.index
 
 def _code_table(names: Sequence[str], fallback: str) -> Any:
     """Recorder outcome code + 1 -> position in `names` (`fallback` where not there)."""
-    import numpy
-
-    return numpy.array(
+    return np.array(
         [
             names.index(name) if name in names else names.index(fallback)
             for name in (_OUTCOME_OF_CODE[c] for c in range(-1, len(STATUS_CODES)))
@@ -109,7 +109,7 @@ class SimulationResult:
         self.retry_policy = simulation.retry_policy
         self.workload_name = workload.name
         self.start = recorder.start
-        self.end = recorder.start + _timedelta_us(recorder.end_us)
+        self.end = recorder.start + timedelta(microseconds=recorder.end_us)
 
     # -- frames ------------------------------------------------------------------------
 
@@ -119,7 +119,6 @@ class SimulationResult:
         first start; `run_s` the time spent in finished attempts; `turnaround_s` enqueue
         to the final outcome (completed or dead; NaN while unfinished)."""
         pd = _pandas()
-        np = _numpy()
         rec = self._rec
         n = rec.arrived
         enqueued = _ints(rec.enqueued, n)
@@ -165,7 +164,6 @@ class SimulationResult:
     @cached_property
     def _attempt_columns(self) -> dict[str, np.ndarray]:
         """The recorded attempts as int64 columns (ATTEMPT_FIELDS), by job then attempt."""
-        np = _numpy()
         rows = _ints(self._rec.attempt_rows).reshape(-1, len(ATTEMPT_FIELDS))
         rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
         return dict(zip(ATTEMPT_FIELDS, rows.T, strict=True))
@@ -199,7 +197,6 @@ class SimulationResult:
         `pending` is ready to run, `running` in a worker's hands, `retrying` waiting
         for its next attempt."""
         pd = _pandas()
-        np = _numpy()
         rows = np.array(self._rec.depth, dtype="int64").reshape(-1, 6)
         return pd.DataFrame(
             {
@@ -357,7 +354,6 @@ class SimulationResult:
     def _times(self, us: np.ndarray) -> pd.Series:
         """µs offsets from the start as datetime64[ns, UTC]; negative means NaT."""
         pd = _pandas()
-        np = _numpy()
         start_ns = pd.Timestamp(self.start).value
         ns = np.where(us < 0, np.iinfo("int64").min, us * 1000 + start_ns)
         return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
@@ -419,14 +415,7 @@ def _quantile(values: pd.Series, q: float) -> float:
     return float(values.quantile(q)) if len(values) else float("nan")
 
 
-def _numpy() -> Any:
-    import numpy
-
-    return numpy
-
-
 def _ints(column: Any, n: int | None = None) -> np.ndarray:
-    np = _numpy()
     values = (
         np.frombuffer(column, dtype=f"i{column.itemsize}") if len(column) else np.zeros(0, "int64")
     )
@@ -436,18 +425,10 @@ def _ints(column: Any, n: int | None = None) -> np.ndarray:
 def _categorical(names: list[str | None], codes: np.ndarray) -> pd.Categorical:
     """Interned codes as a categorical of the names (None becomes missing)."""
     pd = _pandas()
-    np = _numpy()
     present = [n for n in names if n is not None]
     position = np.array([present.index(n) if n is not None else -1 for n in names] or [-1])
     return pd.Categorical.from_codes(position[codes] if len(codes) else codes, categories=present)
 
 
 def _seconds(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
-    np = _numpy()
     return np.where(later < 0, np.nan, (later - earlier) / 1e6)
-
-
-def _timedelta_us(us: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(microseconds=us)

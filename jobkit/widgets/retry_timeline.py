@@ -59,6 +59,18 @@ def _number_text(seconds: float) -> str:
     return f"{seconds:g}"
 
 
+#: the control attributes, in display order (each also a CSS class: jobkit-<name>)
+CONTROLS: tuple[str, ...] = (
+    "strategy",
+    "initial",
+    "factor",
+    "max_delay",
+    "jitter",
+    "max_retries",
+    "delays",
+)
+
+
 class RetryTimeline(widgets.VBox):
     """Edit a retry policy and see when each attempt of an always-failing job would run.
 
@@ -110,15 +122,7 @@ class RetryTimeline(widgets.VBox):
             placeholder="30, 300, 3600  or  30s, 5m, 1h",
             style=style,
         )
-        for name in (
-            "strategy",
-            "initial",
-            "factor",
-            "max_delay",
-            "jitter",
-            "max_retries",
-            "delays",
-        ):
+        for name in CONTROLS:
             control = getattr(self, name)
             control.add_class("jobkit-" + name.replace("_", "-"))
             control.observe(self._on_change, names="value")
@@ -175,15 +179,7 @@ class RetryTimeline(widgets.VBox):
         """Set several controls at once and redraw once, e.g.
         `timeline.set(strategy="exponential", initial=10, factor=3, max_retries=5)`.
         Names: strategy, initial, factor, max_delay, jitter, max_retries, delays."""
-        unknown = set(values) - {
-            "strategy",
-            "initial",
-            "factor",
-            "max_delay",
-            "jitter",
-            "max_retries",
-            "delays",
-        }
+        unknown = set(values) - set(CONTROLS)
         if unknown:
             raise TypeError(f"unknown control(s): {', '.join(sorted(unknown))}")
         self._batch = True
