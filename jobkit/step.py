@@ -20,7 +20,8 @@ import logging
 import random
 import threading
 import traceback
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,9 +115,16 @@ def begin_many(
     return []
 
 
-def run(registry: Registry, job: Job) -> Outcome:
-    """Call the job's handler with its args inside the job's context; never raises
-    for the handler's sake (only BaseExceptions such as KeyboardInterrupt pass)."""
+#: Entered around each handler of a job with a tenant: tenant_id -> context manager
+#: (e.g. `jobkit.tenant.postgres_search_path(...)`, switching the database schema).
+TenantContext = Callable[[str], AbstractContextManager[Any]]
+
+
+def run(registry: Registry, job: Job, tenant_context: TenantContext | None = None) -> Outcome:
+    """Call the job's handler with its args inside the job's context (and, for a job with
+    a tenant, inside `tenant_context(tenant_id)`); never raises for the handler's sake
+    (only BaseExceptions such as KeyboardInterrupt pass). An error entering or leaving
+    the tenant context is the attempt's failure, like the handler's own."""
     spec = registry.spec(job.job_type)
     if spec is None:
         err = NoHandlerError(job.job_type, tuple(registry.job_types()))
@@ -124,9 +132,11 @@ def run(registry: Registry, job: Job) -> Outcome:
     job_token = _current_job.set(job)
     tenant_token = TENANT_VAR.set(job.tenant_id)
     try:
-        value = spec.fn(dict(job.args))
-        if inspect.isawaitable(value):  # `async def` handlers, or `async def __call__`
-            value = _run_awaitable(value)
+        if tenant_context is not None and job.tenant_id is not None:
+            with tenant_context(job.tenant_id):
+                value = _call(spec.fn, job)
+        else:
+            value = _call(spec.fn, job)
     except Exception as exc:
         error = JobError(type(exc).__name__, str(exc), traceback.format_exc())
         return Outcome.failure(error, exception=exc)
@@ -136,6 +146,13 @@ def run(registry: Registry, job: Job) -> Outcome:
     if isinstance(value, Failure):
         return Outcome.failure(JobError(value.type, value.message), retryable=value.retryable)
     return Outcome.success(value)
+
+
+def _call(fn: Any, job: Job) -> Any:
+    value = fn(dict(job.args))
+    if inspect.isawaitable(value):  # `async def` handlers, or `async def __call__`
+        value = _run_awaitable(value)
+    return value
 
 
 def settle(

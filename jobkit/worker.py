@@ -79,6 +79,9 @@ class Worker:
             backend (for many short jobs); every claimed job stays leased, and its lease
             renewed, until its batch is acknowledged; a stopping worker gives back the
             jobs of its batch it has not started (`release`).
+        tenant_context: `tenant_id -> context manager`, entered around the handler of
+            each job that has a tenant (e.g. `jobkit.tenant.postgres_search_path(...)`
+            to run it in the tenant's database schema); jobs without one run as they are.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Worker:
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
         batch_size: int = 1,
+        tenant_context: step.TenantContext | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} must be an int >= 1")
@@ -130,6 +134,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
         self.batch_size = batch_size
+        self.tenant_context = tenant_context
         self._rotation = 0
         self._known_queues: list[str] | None = None  # the backend's queues, re-read now and then
         self._queue_uses = 0
@@ -257,7 +262,7 @@ class Worker:
         with self._current_lock:
             self._current = claim
         try:
-            outcome = step.run(self.registry, claim.job)
+            outcome = step.run(self.registry, claim.job, self.tenant_context)
         finally:
             with self._current_lock:
                 self._current = None
