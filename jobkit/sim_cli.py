@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -68,7 +67,7 @@ def run_simulate(
 ) -> int:
     """Run `jobkit simulate` with parsed `args`, printing to `out` / `err` (default: the
     process's stdout / stderr); returns the exit code (2 for bad input)."""
-    from jobkit.sim import Simulation, Workload, behaviors_from_dict
+    from jobkit.sim import Simulation, Workload
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -78,7 +77,7 @@ def run_simulate(
         return 2
     try:
         workload = Workload.load(args.workload)
-        behaviors = _read_behaviors(args.behaviors, behaviors_from_dict) if args.behaviors else None
+        behaviors = _read_behaviors(args.behaviors) if args.behaviors else None
         sim = Simulation(
             workers=args.workers,
             seed=args.seed,
@@ -110,7 +109,10 @@ def run_simulate(
     return 0
 
 
-def _read_behaviors(path: str, parse: Callable[[object], Any]) -> Any:
+def _read_behaviors(path: str) -> dict[str, Any]:
+    """{job_type: Behavior} from a JSON file; InvalidWorkloadError naming what is wrong."""
+    from jobkit.sim import behaviors_from_dict
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -120,10 +122,10 @@ def _read_behaviors(path: str, parse: Callable[[object], Any]) -> Any:
             path, None, "behaviors", path, f"is not valid JSON ({exc})"
         ) from None
     try:
-        return parse(data)
+        return behaviors_from_dict(data)
     except InvalidBehaviorError as exc:
         raise InvalidWorkloadError(
-            path, None, f"behaviors.{exc.field}", exc.value, str(exc)
+            path, None, f"behaviors.{exc.field}", exc.value, exc.expected
         ) from None
 
 

@@ -166,8 +166,7 @@ class Worker:
             lease_seconds=self.visibility_timeout,
         )
         if claim is not None:
-            with self._current_lock:
-                self._held[claim.token] = claim
+            self._hold((claim,))
         else:
             self._known_queues = None
         return claim
@@ -201,8 +200,7 @@ class Worker:
         """Record `outcome` at `now` (retry per policy, or dead) and ack; see step.finish."""
         now = now or self.clock.now()
         policy = step.policy_for(self.registry, claim.job, self.retry_policy)
-        with self._lease_lock, self._current_lock:
-            self._held.pop(claim.token, None)
+        self._let_go((claim,))
         job = self._acking(step.finish, self.backend, claim, outcome, now, policy, self.rng)
         self._count((job,))
         return job

@@ -178,8 +178,7 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None:
                 return None
-            if index.scheduled and index.scheduled[0][0] <= now:
-                self._promote_queue(index, now)
+            self._promote_queue(index, now)
             job_id = self._pop_ready(index)
             if job_id is None:
                 return None
@@ -200,8 +199,7 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None or count <= 0:
                 return []
-            if index.scheduled and index.scheduled[0][0] <= now:
-                self._promote_queue(index, now)
+            self._promote_queue(index, now)
             expires = now + _seconds(lease_seconds)
             claims: list[Claim] = []
             while len(claims) < count and (job_id := self._pop_ready(index)) is not None:
@@ -647,6 +645,7 @@ class InMemoryBackend:
         return None
 
     def _promote_queue(self, index: _QueueIndex, now: datetime) -> int:
+        """Move the queue's scheduled/retrying jobs due at `now` to its ready deques."""
         heap = index.scheduled
         moved = 0
         while heap and heap[0][0] <= now:

@@ -180,9 +180,8 @@ class Simulation:
 class Recorder:
     """What a run records, as compact columns (microseconds since the start, codes)."""
 
-    def __init__(self, count: int, start: datetime, workers: int) -> None:
+    def __init__(self, count: int, start: datetime) -> None:
         self.start = start
-        self.workers = workers
         self.end_us = 0
         self.arrived = 0  #: jobs 0..arrived-1 were enqueued (arrivals are in time order)
         # per job, indexed by arrival number: when it arrived, and its kind (an index into
@@ -250,7 +249,7 @@ class _Run:
             for i in range(sim.workers)
         ]
         self.rng = random.Random(f"jobkit-sim:{sim.seed}:behavior")
-        self.rec = Recorder(len(workload), workload.start, sim.workers)
+        self.rec = Recorder(len(workload), workload.start)
         width = len(str(max(len(workload) - 1, 0)))
         self.job_id = f"sim-{{:0{width}d}}".format  # the id of arrival number i
         self.behaviors: dict[str, Behavior] = {}

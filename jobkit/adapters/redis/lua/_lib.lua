@@ -122,6 +122,16 @@ local function index(g, id, status, rank, score, front)
   end
 end
 
+-- a leased (running) job gets its outcome: the lease and in-flight entry go, the new
+-- body and state are written, and the job is indexed where its new status puts it
+local function end_lease(g, id, json, status, rank, score, front)
+  unindex(g, id, 'running', rank)
+  redis.call('HSET', key(g, K_JOBS), id, json)
+  redis.call('HSET', key(g, K_STATE), id, status .. ':' .. rank)
+  index(g, id, status, rank, score, front)
+  tally(g, 'running', status)
+end
+
 -- move due scheduled/retrying jobs (run_at <= now) to the back of their ready list, at
 -- most `limit`, earliest first (equal times: by id); how many moved
 local function promote(g, now, limit)

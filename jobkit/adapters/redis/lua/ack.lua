@@ -17,12 +17,7 @@ for a = 4, #ARGV, FIELDS do
   local id, token, status, rank = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local json = ARGV[a + 5]
   if redis.call('HGET', key(1, K_LEASES), id) == token then
-    redis.call('HDEL', key(1, K_LEASES), id)
-    redis.call('ZREM', key(1, K_INFLIGHT), id)
-    redis.call('HSET', key(1, K_JOBS), id, json)
-    redis.call('HSET', key(1, K_STATE), id, status .. ':' .. rank)
-    index(1, id, status, rank, ARGV[a + 4], false)
-    tally(1, 'running', status)
+    end_lease(1, id, json, status, rank, ARGV[a + 4], false)
     bump_all(1, ARGV[a + 6])
     redis.call('LPUSH', key(1, K_HISTORY), json)
     recorded = recorded + 1

@@ -18,12 +18,7 @@ for i = n - 1, 0, -1 do
   local id, token, status, rank = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local expiry = redis.call('ZSCORE', key(1, K_INFLIGHT), id)
   if redis.call('HGET', key(1, K_LEASES), id) == token and expiry and tonumber(expiry) <= now then
-    redis.call('ZREM', key(1, K_INFLIGHT), id)
-    redis.call('HDEL', key(1, K_LEASES), id)
-    redis.call('HSET', key(1, K_JOBS), id, ARGV[a + 5])
-    redis.call('HSET', key(1, K_STATE), id, status .. ':' .. rank)
-    index(1, id, status, rank, ARGV[a + 4], true)
-    tally(1, 'running', status)
+    end_lease(1, id, ARGV[a + 5], status, rank, ARGV[a + 4], true)
     bump_all(1, ARGV[a + 6])
     if status == 'pending' then woken = true end
     out[i + 1] = 1

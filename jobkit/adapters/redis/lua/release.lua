@@ -13,12 +13,7 @@ for i = n - 1, 0, -1 do
   local a = 3 + i * FIELDS
   local id, token, rank = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   if redis.call('HGET', key(1, K_LEASES), id) == token then
-    redis.call('ZREM', key(1, K_INFLIGHT), id)
-    redis.call('HDEL', key(1, K_LEASES), id)
-    redis.call('HSET', key(1, K_JOBS), id, ARGV[a + 3])
-    redis.call('HSET', key(1, K_STATE), id, 'pending:' .. rank)
-    redis.call('LPUSH', ready_key(1, rank), id)
-    tally(1, 'running', 'pending')
+    end_lease(1, id, ARGV[a + 3], 'pending', rank, nil, true)
     released = true
     out[i + 1] = 1
   else
