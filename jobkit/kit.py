@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from jobkit.widgets import Dashboard
 
 _UNSET: Any = object()
-_MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished")
+_MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished", "fair")
 _REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "fakeredis")
 _BUILD_OPTIONS = frozenset(
     {
@@ -280,8 +280,18 @@ class JobKit:
         return self.backend.retry_dead(job_id, now=self.clock.now())
 
     def stats(self) -> Stats:
-        """Global counters and jobs per status."""
+        """Global counters and jobs per status (this kit's tenant's, if it has one)."""
+        if self.tenant_id is not None:
+            return self.backend.tenant_stats(self.tenant_id)
         return self.backend.stats()
+
+    def tenant_stats(self, tenant_id: str) -> Stats:
+        """Counters and jobs per status of one tenant, over every queue."""
+        return self.backend.tenant_stats(validate_name("tenant_id", tenant_id))
+
+    def tenants(self) -> list[str]:
+        """Every tenant that had a job, sorted."""
+        return self.backend.tenants()
 
     def queue_stats(self, queue: str) -> Stats:
         """Counters and jobs per status of one queue."""
@@ -338,12 +348,15 @@ class JobKit:
         options.setdefault("clock", self.clock)
         options.setdefault("retry_policy", self.retry_policy)
         options.setdefault("rng", self.rng)
+        if self.tenant_id is not None:  # a tenant's kit runs that tenant's jobs only
+            options.setdefault("tenants", [self.tenant_id])
 
     # -- tenants ----------------------------------------------------------------------
 
     def for_tenant(self, tenant_id: str) -> JobKit:
         """The same kit (backend, registry, clock, policy) acting for `tenant_id`:
-        enqueues carry it; get/find/dead_letters see only its jobs."""
+        enqueues carry it; get/find/dead_letters/stats see only its jobs, and its
+        workers, pools and run_until_idle run only its jobs."""
         return JobKit(
             self.backend,
             registry=self.registry,
@@ -448,10 +461,12 @@ def connect(
 
     Supported:
     - `memory://`: the in-memory default (options: max_reclaims, history_size,
-      keep_finished — see InMemoryBackend);
+      keep_finished, fair — see InMemoryBackend);
     - `redis://[user:password@]host:port/db`, `rediss://…` (TLS), `unix:///socket`,
       `redis+cluster://host:port` (Redis Cluster), `fakeredis://` (a private in-process
-      Redis): RedisBackend (options: prefix, max_reclaims, history_size, promote_batch).
+      Redis): RedisBackend (options: prefix, max_reclaims, history_size, promote_batch,
+      fair). With `fair=False`, each priority is served first in, first out instead of
+      letting tenants take turns.
       With no `clock`, time is the Redis server's clock. Needs `pip install jobkit[redis]`.
 
     Raises InvalidUrlError naming the URL's scheme otherwise; the URL is never shown

@@ -13,7 +13,7 @@ then raise LeaseLostError, so it can never overwrite the new owner's result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -70,8 +70,13 @@ class JobQueue(Protocol):
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> Claim | None:
-        """Claim the most urgent ready job of `queue` (strict priority, then FIFO).
+        """Claim the most urgent ready job of `queue`: strict priority; within a
+        priority, tenants take turns (one job each per round, jobs without a tenant
+        being one more group; rounds in arrival order) when the backend is fair (the
+        default), else first in, first out. Only jobs of `tenants` (None in it: jobs
+        without a tenant), if given.
 
         Due scheduled/retrying jobs of the queue are promoted first. The job is
         started (`running`, `started_at=now`) and leased to `worker_id` until
@@ -86,6 +91,7 @@ class JobQueue(Protocol):
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> list[Claim]:
         """Claim up to `count` ready jobs at once, in the order `dequeue` would."""
         ...
@@ -167,9 +173,15 @@ class JobQueue(Protocol):
         """Names of every queue that holds or held a job, sorted."""
         ...
 
-    def wait_for_jobs(self, queues: Iterable[str] | None, timeout: float) -> bool:
-        """Block up to `timeout` real seconds until a job may be ready in `queues`
-        (None: any queue). True if one is ready; may return early."""
+    def wait_for_jobs(
+        self,
+        queues: Iterable[str] | None,
+        timeout: float,
+        *,
+        tenants: Collection[str | None] | None = None,
+    ) -> bool:
+        """Block up to `timeout` real seconds until a job (of `tenants`, if given) may
+        be ready in `queues` (None: any queue). True if one is ready; may return early."""
         ...
 
 
@@ -219,6 +231,14 @@ class JobStats(Protocol):
 
     def queue_stats(self, queue: str) -> Stats:
         """Counters and jobs per status of one queue."""
+        ...
+
+    def tenant_stats(self, tenant_id: str) -> Stats:
+        """Counters and jobs per status of one tenant, over every queue."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Every tenant that had a job, sorted."""
         ...
 
     def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:

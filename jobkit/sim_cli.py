@@ -53,6 +53,12 @@ def add_simulate_parser(sub: Any) -> None:
     parser.add_argument(
         "--sample-every", type=float, metavar="SECONDS", help="seconds between queue-depth samples"
     )
+    parser.add_argument(
+        "--no-fair",
+        action="store_false",
+        dest="fair",
+        help="serve each priority first in, first out (default: tenants take turns)",
+    )
     parser.add_argument("--out", metavar="DIR", help="write the frames into this directory")
     parser.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="format of --out (default csv)"
@@ -85,6 +91,7 @@ def run_simulate(
             backend=args.backend,
             queues=args.queues,
             sample_every=args.sample_every,
+            fair=args.fair,
         )
         progress = None if args.no_progress else _progress_bar(len(workload), err)
         began = time.perf_counter()

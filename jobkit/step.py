@@ -20,7 +20,7 @@ import logging
 import random
 import threading
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -89,10 +89,14 @@ def begin(
     now: datetime,
     *,
     lease_seconds: float = 30.0,
+    tenants: Collection[str | None] | None = None,
 ) -> Claim | None:
-    """Claim one job from the first of `queues` that has a ready one, at `now`."""
+    """Claim one job from the first of `queues` that has a ready one, at `now` (only
+    jobs of `tenants`, if given; None in it stands for jobs without a tenant)."""
     for queue in queues:
-        claim = backend.dequeue(queue, worker_id, lease_seconds=lease_seconds, now=now)
+        claim = backend.dequeue(
+            queue, worker_id, lease_seconds=lease_seconds, now=now, tenants=tenants
+        )
         if claim is not None:
             return claim
     return None
@@ -106,10 +110,14 @@ def begin_many(
     count: int,
     *,
     lease_seconds: float = 30.0,
+    tenants: Collection[str | None] | None = None,
 ) -> list[Claim]:
-    """Claim up to `count` jobs, in one call, from the first of `queues` with ready jobs."""
+    """Claim up to `count` jobs, in one call, from the first of `queues` with ready jobs
+    (only jobs of `tenants`, if given)."""
     for queue in queues:
-        claims = backend.dequeue_many(queue, worker_id, count, lease_seconds=lease_seconds, now=now)
+        claims = backend.dequeue_many(
+            queue, worker_id, count, lease_seconds=lease_seconds, now=now, tenants=tenants
+        )
         if claims:
             return claims
     return []

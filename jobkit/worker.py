@@ -17,7 +17,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -40,6 +40,19 @@ _worker_numbers = itertools.count(1)
 #: claims between re-reads of the backend's queue list by a worker serving all queues
 #: (a new queue is served within this many claims; an empty claim re-reads at once)
 _QUEUE_REFRESH = 100
+
+
+def _tenant_list(tenants: Collection[str | None] | None) -> list[str | None] | None:
+    """A worker's `tenants` checked: a collection of tenant ids (or None for jobs without
+    a tenant), not a bare string and not empty."""
+    if tenants is None:
+        return None
+    if isinstance(tenants, str):  # one tenant id, not its characters
+        tenants = [tenants]
+    checked = [None if t is None else validate_name("tenant_id", t) for t in tenants]
+    if not checked:
+        raise ValueError("tenants=[] serves nothing; pass tenant ids, or None for every tenant")
+    return checked
 
 
 def default_worker_id() -> str:
@@ -82,6 +95,9 @@ class Worker:
         tenant_context: `tenant_id -> context manager`, entered around the handler of
             each job that has a tenant (e.g. `jobkit.tenant.postgres_search_path(...)`
             to run it in the tenant's database schema); jobs without one run as they are.
+        tenants: serve only these tenants' jobs (None in it: jobs without a tenant);
+            None (the default) serves every job. A restricted worker never claims
+            another tenant's job (dedicated workers for a large tenant, say).
     """
 
     def __init__(
@@ -99,6 +115,7 @@ class Worker:
         rng: random.Random | None = None,
         batch_size: int = 1,
         tenant_context: step.TenantContext | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} must be an int >= 1")
@@ -135,6 +152,7 @@ class Worker:
         self.rng = rng or random.Random()
         self.batch_size = batch_size
         self.tenant_context = tenant_context
+        self.tenants = _tenant_list(tenants)
         self._rotation = 0
         self._known_queues: list[str] | None = None  # the backend's queues, re-read now and then
         self._queue_uses = 0
@@ -164,6 +182,7 @@ class Worker:
             self.worker_id,
             now,
             lease_seconds=self.visibility_timeout,
+            tenants=self.tenants,
         )
         if claim is not None:
             self._hold((claim,))
@@ -183,6 +202,7 @@ class Worker:
             now,
             count,
             lease_seconds=self.visibility_timeout,
+            tenants=self.tenants,
         )
         self._hold(claims)
         if not claims:
@@ -371,7 +391,11 @@ class Worker:
         )
 
     def __repr__(self) -> str:
-        return f"Worker({self.worker_id!r}, queues={self.queues!r}, processed={self.processed})"
+        tenants = "" if self.tenants is None else f", tenants={self.tenants!r}"
+        return (
+            f"Worker({self.worker_id!r}, queues={self.queues!r}{tenants}, "
+            f"processed={self.processed})"
+        )
 
     # -- internals --------------------------------------------------------------------
 
@@ -408,7 +432,7 @@ class Worker:
             try:
                 if self.run_batch() if self.batch_size > 1 else self.run_once():
                     continue
-                self.backend.wait_for_jobs(self.queues, self.poll_interval)
+                self.backend.wait_for_jobs(self.queues, self.poll_interval, tenants=self.tenants)
             except Exception:  # a backend hiccup must not kill the worker
                 log.exception(
                     "worker %s: error in loop; retrying in %ss", self.worker_id, self.poll_interval
@@ -515,11 +539,14 @@ class WorkerPool:
 
     def wait_until_idle(self, timeout: float | None = None, *, interval: float = 0.01) -> bool:
         """Block until no job of the pool's queues is pending or running (scheduled ones
-        may remain); False if `timeout` seconds passed first."""
+        may remain); False if `timeout` seconds passed first. A pool restricted to
+        tenants (none of them None) waits for those tenants' jobs only."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        queues = self.workers[0].queues
+        queues, tenants = self.workers[0].queues, self.workers[0].tenants
         while True:
-            if queues is None:
+            if tenants is not None and None not in tenants:
+                snapshots = [self.backend.tenant_stats(t).statuses for t in tenants if t]
+            elif queues is None:
                 snapshots = [self.backend.stats().statuses]
             else:
                 snapshots = [self.backend.queue_stats(q).statuses for q in queues]

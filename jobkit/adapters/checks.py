@@ -3,11 +3,11 @@ on every backend, and a refused call leaves no trace)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import NoReturn
 
 from jobkit.core.errors import DuplicateJobError, InvalidJobError
-from jobkit.core.model import Job, JobStatus
+from jobkit.core.model import Job, JobStatus, validate_name
 from jobkit.ports import Claim
 
 #: what enqueue accepts
@@ -55,3 +55,16 @@ def check_outcome(claim: Claim, outcome: Job) -> None:
 def refuse_running() -> NoReturn:
     """save() never writes a running job (or over one): running jobs end with ack()."""
     raise InvalidJobError("status", "running", "running jobs are finished with ack(), not save()")
+
+
+def tenant_groups(tenants: Collection[str | None] | None) -> frozenset[str] | None:
+    """The ready groups a tenant restriction allows ("" = jobs without a tenant), or
+    None for no restriction. Raises InvalidJobError for a malformed tenant id, and for
+    a bare string (one tenant id would otherwise be read as its characters)."""
+    if tenants is None:
+        return None
+    if isinstance(tenants, str):
+        raise InvalidJobError(
+            "tenants", tenants, "must be a collection of tenant ids, e.g. [tenant_id]"
+        )
+    return frozenset("" if t is None else validate_name("tenant_id", t) for t in tenants)

@@ -1,15 +1,15 @@
 """InMemoryBackend: the embedded default. Thread-safe; everything lives in this process.
 
 Layout, per queue:
-- ready jobs: one FIFO deque of ids per priority (enqueue and dequeue are O(1));
+- ready jobs: one `ReadyLevel` per priority, where tenants take turns (fair scheduling,
+  see ready_level.py; FIFO with `fair=False`);
 - scheduled and retrying jobs: a heap ordered by `run_at` (O(log n));
 - in flight: leases by job id (token, owner, expiry);
 - the dead-letter queue: ids in order of death.
+Per tenant: counters and jobs per status (`tenant_stats`).
 
-Entries that leave a deque or heap out of order (cancel, delete, save) are not searched
-for; they are skipped when they reach the front (`_QueueIndex.stale` / `_sched_seq`).
-Stale marks are kept per queue and priority, so a job id that is re-used (after delete)
-or re-saved with another priority is never skipped in its new deque.
+Entries that leave a heap out of order (cancel, delete, save) are not searched for;
+they are skipped when they reach the front (`ReadyLevel.live` / `_sched_seq`).
 Every public method runs under one lock, so each is atomic, like a Redis script.
 """
 
@@ -19,7 +19,7 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -29,7 +29,9 @@ from jobkit.adapters.checks import (
     check_outcome,
     check_outcomes,
     refuse_running,
+    tenant_groups,
 )
+from jobkit.adapters.ready_level import ReadyLevel
 from jobkit.clock import SystemClock
 from jobkit.core import lifecycle
 from jobkit.core.errors import (
@@ -75,19 +77,28 @@ class _Lease:
         self.expires_at = expires_at
 
 
-class _QueueIndex:
-    """The ready deques, the scheduled heap and the counters of one queue."""
+class _Tally:
+    """Counters and jobs per status (of one queue, or of one tenant)."""
 
-    __slots__ = ("counters", "ready", "ready_sizes", "scheduled", "stale", "statuses")
+    __slots__ = ("counters", "statuses")
 
     def __init__(self) -> None:
-        self.ready: list[deque[str]] = [deque() for _ in PRIORITIES]
-        #: per priority: ready-deque entries to skip, per job id
-        self.stale: list[dict[str, int]] = [{} for _ in PRIORITIES]
-        self.ready_sizes = [0] * len(PRIORITIES)
-        self.scheduled: list[tuple[datetime, int, str]] = []  # (run_at, seq, id)
         self.counters = empty_counters()
         self.statuses: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
+
+    def stats(self) -> Stats:
+        return Stats(dict(self.counters), {s.value: n for s, n in self.statuses.items()})
+
+
+class _QueueIndex(_Tally):
+    """The ready levels, the scheduled heap and the counters of one queue."""
+
+    __slots__ = ("ready", "scheduled")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = [ReadyLevel() for _ in PRIORITIES]
+        self.scheduled: list[tuple[datetime, int, str]] = []  # (run_at, seq, id)
 
 
 class InMemoryBackend:
@@ -100,6 +111,9 @@ class InMemoryBackend:
         keep_finished: how many completed and cancelled jobs to keep (the newest);
             older ones are forgotten so a long-running process does not grow without
             bound. None (the default) keeps them all. Dead jobs are always kept.
+        fair: within each priority, serve tenants in turns (True, the default) so one
+            tenant's backlog cannot starve another's jobs; False serves each priority
+            strictly first in, first out.
     """
 
     def __init__(
@@ -109,6 +123,7 @@ class InMemoryBackend:
         max_reclaims: int = 3,
         history_size: int = 1000,
         keep_finished: int | None = None,
+        fair: bool = True,
     ) -> None:
         if keep_finished is not None and (
             isinstance(keep_finished, bool)
@@ -119,6 +134,9 @@ class InMemoryBackend:
         self.clock: Clock = clock or SystemClock()
         self.max_reclaims = max_reclaims
         self.keep_finished = keep_finished
+        if not isinstance(fair, bool):
+            raise ValueError(f"fair={fair!r} must be True or False")
+        self.fair = fair
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
         self._waiting = 0  # threads inside wait_for_jobs (nobody to wake: skip notify)
@@ -134,6 +152,7 @@ class InMemoryBackend:
         self._leases: dict[str, _Lease] = {}
         self._dead: dict[str, None] = {}  # insertion-ordered set
         self._counters = empty_counters()
+        self._tenants: dict[str, _Tally] = {}
         self._history: deque[tuple[str, Job]] = deque(maxlen=self._history_size)
         self._finished: deque[str] = deque()  # completed/cancelled ids, oldest first
 
@@ -171,6 +190,7 @@ class InMemoryBackend:
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> Claim | None:
         """See JobQueue.dequeue."""
         with self._lock:
@@ -179,7 +199,7 @@ class InMemoryBackend:
             if index is None:
                 return None
             self._promote_queue(index, now)
-            job_id = self._pop_ready(index)
+            job_id = self._pop_ready(index, tenant_groups(tenants))
             if job_id is None:
                 return None
             return self._claim(job_id, worker_id, now, now + _seconds(lease_seconds))
@@ -192,6 +212,7 @@ class InMemoryBackend:
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> list[Claim]:
         """See JobQueue.dequeue_many."""
         with self._lock:
@@ -201,8 +222,9 @@ class InMemoryBackend:
                 return []
             self._promote_queue(index, now)
             expires = now + _seconds(lease_seconds)
+            groups = tenant_groups(tenants)
             claims: list[Claim] = []
-            while len(claims) < count and (job_id := self._pop_ready(index)) is not None:
+            while len(claims) < count and (job_id := self._pop_ready(index, groups)) is not None:
                 claims.append(self._claim(job_id, worker_id, now, expires))
             return claims
 
@@ -214,6 +236,10 @@ class InMemoryBackend:
         statuses = self._queues[running.queue].statuses
         statuses[_READY] -= 1
         statuses[JobStatus.RUNNING] += 1
+        if running.tenant_id is not None:
+            statuses = self._tenants[running.tenant_id].statuses
+            statuses[_READY] -= 1
+            statuses[JobStatus.RUNNING] += 1
         token = f"{next(self._tokens):x}.{worker_id}"
         self._leases[job_id] = _Lease(token, worker_id, expires)
         return Claim(running, token, worker_id, expires)
@@ -342,17 +368,10 @@ class InMemoryBackend:
             if index is None:
                 return []
             out: list[Job] = []
-            for dq, stale in zip(index.ready, index.stale, strict=True):
-                skip = dict(stale)
-                for job_id in dq:
-                    if len(out) >= limit:
-                        return out
-                    if skip.get(job_id):
-                        skip[job_id] -= 1
-                        continue
-                    job = self._jobs.get(job_id)
-                    if job is not None and job.status is _READY:
-                        out.append(job)
+            for level in index.ready:
+                if len(out) >= limit:
+                    break
+                out += (self._jobs[i] for i in level.ordered(limit - len(out)))
             return out
 
     def delete(self, job_id: str) -> bool:
@@ -381,13 +400,13 @@ class InMemoryBackend:
         """See JobQueue.size."""
         with self._lock:
             index = self._queues.get(queue)
-            return 0 if index is None else sum(index.ready_sizes)
+            return 0 if index is None else sum(len(level) for level in index.ready)
 
     def sizes(self, queue: str) -> dict[Priority, int]:
         """See JobQueue.sizes."""
         with self._lock:
             index = self._queues.get(queue)
-            counts = [0] * len(PRIORITIES) if index is None else index.ready_sizes
+            counts = [0] * len(PRIORITIES) if index is None else map(len, index.ready)
             return dict(zip(PRIORITIES, counts, strict=True))
 
     def queues(self) -> list[str]:
@@ -395,18 +414,25 @@ class InMemoryBackend:
         with self._lock:
             return sorted(self._queues)
 
-    def wait_for_jobs(self, queues: Iterable[str] | None, timeout: float) -> bool:
+    def wait_for_jobs(
+        self,
+        queues: Iterable[str] | None,
+        timeout: float,
+        *,
+        tenants: Collection[str | None] | None = None,
+    ) -> bool:
         """See JobQueue.wait_for_jobs. Woken by enqueue, promotion, retries and reclaims."""
         names = None if queues is None else list(queues)
+        groups = tenant_groups(tenants)
         with self._work:
-            if self._any_ready(names):
+            if self._any_ready(names, groups):
                 return True
             self._waiting += 1
             try:
                 self._work.wait(timeout)
             finally:
                 self._waiting -= 1
-            return self._any_ready(names)
+            return self._any_ready(names, groups)
 
     # -- store ---------------------------------------------------------------------
 
@@ -488,8 +514,17 @@ class InMemoryBackend:
     def queue_stats(self, queue: str) -> Stats:
         """See JobStats.queue_stats."""
         with self._lock:
-            index = self._queues.get(queue) or _QueueIndex()
-            return Stats(dict(index.counters), {s.value: n for s, n in index.statuses.items()})
+            return (self._queues.get(queue) or _Tally()).stats()
+
+    def tenant_stats(self, tenant_id: str) -> Stats:
+        """See JobStats.tenant_stats."""
+        with self._lock:
+            return (self._tenants.get(tenant_id) or _Tally()).stats()
+
+    def tenants(self) -> list[str]:
+        """See JobStats.tenants."""
+        with self._lock:
+            return sorted(self._tenants)
 
     def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:
         """See JobStats.history."""
@@ -537,7 +572,7 @@ class InMemoryBackend:
     def _held(self, claim: Claim) -> _Lease:
         lease = self._leases.get(claim.job.id)
         if lease is None or lease.token != claim.token:
-            self._bump(claim.job.queue, {"lease_lost": 1})
+            self._bump(claim.job, {"lease_lost": 1})
             raise LeaseLostError(claim.job.id, claim.token)
         return lease
 
@@ -554,14 +589,19 @@ class InMemoryBackend:
         the job's queue index (for `_index`)."""
         old = self._jobs.get(job.id)
         index = self._index_for(job.queue)
+        tenant = None if job.tenant_id is None else self._tenant(job.tenant_id)
         if old is not None:
             home = index if old.queue == job.queue else self._index_for(old.queue)
             home.statuses[old.status] -= 1
+            if old.tenant_id is not None:
+                self._tenant(old.tenant_id).statuses[old.status] -= 1
         if self.keep_finished == 0 and job.status in _FORGETTABLE:
             self._jobs.pop(job.id, None)  # nothing finished is kept: forget it at once
         else:
             self._jobs[job.id] = job
             index.statuses[job.status] += 1
+            if tenant is not None:
+                tenant.statuses[job.status] += 1
             if self.keep_finished is not None and job.status in _FORGETTABLE:
                 self._forget_oldest_finished(job.id)
         if count:
@@ -576,7 +616,15 @@ class InMemoryBackend:
                 for name, n in delta:
                     totals[name] += n
                     mine[name] += n
+                if tenant is not None:
+                    add_counts(tenant.counters, dict(delta))
         return index
+
+    def _tenant(self, tenant_id: str) -> _Tally:
+        tally = self._tenants.get(tenant_id)
+        if tally is None:
+            tally = self._tenants[tenant_id] = _Tally()
+        return tally
 
     def _forget_oldest_finished(self, job_id: str) -> None:
         """Record a newly finished job; drop the oldest finished ones past keep_finished."""
@@ -590,11 +638,14 @@ class InMemoryBackend:
 
     def _count_status(self, job: Job, delta: int) -> None:
         self._index_for(job.queue).statuses[job.status] += delta
+        if job.tenant_id is not None:
+            self._tenant(job.tenant_id).statuses[job.status] += delta
 
-    def _bump(self, queue: str, delta: dict[str, int]) -> None:
-        if delta:
-            add_counts(self._counters, delta)
-            add_counts(self._index_for(queue).counters, delta)
+    def _bump(self, job: Job, delta: dict[str, int]) -> None:
+        add_counts(self._counters, delta)
+        add_counts(self._index_for(job.queue).counters, delta)
+        if job.tenant_id is not None:
+            add_counts(self._tenant(job.tenant_id).counters, delta)
 
     def _index(self, job: Job, *, front: bool = False, index: _QueueIndex | None = None) -> None:
         """Put a stored job where its status says: ready, scheduled or dead letters
@@ -602,12 +653,9 @@ class InMemoryBackend:
         if index is None:
             index = self._index_for(job.queue)
         if job.status is _READY:
-            rank = _RANK[job.priority]
-            if front:
-                index.ready[rank].appendleft(job.id)
-            else:
-                index.ready[rank].append(job.id)
-            index.ready_sizes[rank] += 1
+            index.ready[_RANK[job.priority]].push(
+                job.id, job.tenant_id or "", fair=self.fair, front=front
+            )
         elif job.status in WAITING_STATUSES:
             seq = next(self._seq)
             self._sched_seq[job.id] = seq
@@ -619,29 +667,18 @@ class InMemoryBackend:
         """Take a stored job out of the ready deque or scheduled heap it sits in."""
         index = self._index_for(job.queue)
         if job.status is _READY:
-            rank = _RANK[job.priority]
-            index.stale[rank][job.id] = index.stale[rank].get(job.id, 0) + 1
-            index.ready_sizes[rank] -= 1
+            index.ready[_RANK[job.priority]].remove(job.id)
         elif job.status in WAITING_STATUSES:
             self._sched_seq.pop(job.id, None)
 
-    def _pop_ready(self, index: _QueueIndex) -> str | None:
-        """Take the next ready job id off its deque (strict priority, then FIFO), or None."""
-        for rank, dq in enumerate(index.ready):
-            if not dq:
-                continue
-            marks = index.stale[rank]
-            while dq:
-                job_id = dq.popleft()
-                stale = marks.get(job_id)
-                if stale:
-                    if stale == 1:
-                        del marks[job_id]
-                    else:
-                        marks[job_id] = stale - 1
-                    continue
-                index.ready_sizes[rank] -= 1
-                return job_id
+    def _pop_ready(self, index: _QueueIndex, groups: frozenset[str] | None) -> str | None:
+        """Take the next ready job id (strict priority, then tenants' turns; only of
+        `groups`, if given), or None."""
+        for level in index.ready:
+            if level.live:
+                job_id = level.pop(groups)
+                if job_id is not None:
+                    return job_id
         return None
 
     def _promote_queue(self, index: _QueueIndex, now: datetime) -> int:
@@ -663,10 +700,10 @@ class InMemoryBackend:
         while heap and self._sched_seq.get(heap[0][2]) != heap[0][1]:
             heapq.heappop(heap)
 
-    def _any_ready(self, names: list[str] | None) -> bool:
+    def _any_ready(self, names: list[str] | None, groups: frozenset[str] | None) -> bool:
         indexes = (
             self._queues.values()
             if names is None
             else (self._queues[n] for n in names if n in self._queues)
         )
-        return any(sum(index.ready_sizes) for index in indexes)
+        return any(level.has(groups) for index in indexes for level in index.ready)

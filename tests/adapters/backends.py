@@ -21,7 +21,8 @@ from jobkit.adapters.redis import RedisBackend
 from jobkit.clock import FakeClock
 from jobkit.ports import JobBackend
 
-BackendFactory = Callable[[FakeClock], JobBackend]
+#: clock (and backend options, e.g. fair=False) -> a fresh backend
+BackendFactory = Callable[..., JobBackend]
 
 REDIS_URL = os.environ.get("JOBKIT_REDIS_URL", "redis://127.0.0.1:6379/0")
 CLUSTER_URL = os.environ.get("JOBKIT_REDIS_CLUSTER_URL")
@@ -40,16 +41,16 @@ def unique_prefix() -> str:
     return f"jobkit-test-{uuid.uuid4().hex[:12]}"
 
 
-def make_memory(clock: FakeClock) -> JobBackend:
+def make_memory(clock: FakeClock, **options: Any) -> JobBackend:
     """The embedded in-memory backend on `clock`."""
-    return InMemoryBackend(clock)
+    return InMemoryBackend(clock, **options)
 
 
-def make_fakeredis(clock: FakeClock) -> JobBackend:
+def make_fakeredis(clock: FakeClock, **options: Any) -> JobBackend:
     """RedisBackend on a private fakeredis server (its Lua runtime runs the scripts)."""
     import fakeredis
 
-    return RedisBackend(fakeredis.FakeRedis(), unique_prefix(), clock, owns_client=True)
+    return RedisBackend(fakeredis.FakeRedis(), unique_prefix(), clock, owns_client=True, **options)
 
 
 def redis_client() -> Any:
@@ -65,9 +66,9 @@ def redis_client() -> Any:
     return client
 
 
-def make_redis(clock: FakeClock) -> JobBackend:
+def make_redis(clock: FakeClock, **options: Any) -> JobBackend:
     """RedisBackend on the real local Redis under a fresh prefix."""
-    return RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
+    return RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True, **options)
 
 
 _cluster_clients: list[Any] = []
@@ -94,9 +95,9 @@ def cluster_client() -> Any:
     return _cluster_clients[0]
 
 
-def make_redis_cluster(clock: FakeClock) -> JobBackend:
+def make_redis_cluster(clock: FakeClock, **options: Any) -> JobBackend:
     """RedisBackend on the local Redis Cluster through redis.cluster.RedisCluster."""
-    return RedisBackend(cluster_client(), unique_prefix(), clock)
+    return RedisBackend(cluster_client(), unique_prefix(), clock, **options)
 
 
 BACKENDS: dict[str, BackendFactory] = {

@@ -46,8 +46,8 @@ def backend_factory(backend_name: str) -> Iterator[BackendFactory]:
     factory = BACKENDS[backend_name]
     made: list[JobBackend] = []
 
-    def make(clock: FakeClock) -> JobBackend:
-        backend = factory(clock)
+    def make(clock: FakeClock, **options: Any) -> JobBackend:
+        backend = factory(clock, **options)
         made.append(backend)
         return backend
 

@@ -134,3 +134,51 @@ def test_a_pool_with_batches_processes_everything_once(
         assert pool.wait_until_idle(timeout=30)
     assert sorted(seen) == list(range(300))
     assert kit.stats()["succeeded"] == 300
+
+
+def test_pools_restricted_to_tenants_never_run_another_tenants_job(
+    backend_factory: BackendFactory,
+) -> None:
+    kit = real_time_kit(backend_factory)
+    ran: list[tuple[str | None, str]] = []  # (job's tenant, pool that ran it)
+    lock = threading.Lock()
+
+    @kit.handler("work")
+    def work(args: dict) -> None:
+        with lock:
+            worker_id = threading.current_thread().name.removeprefix("jobkit-worker-")
+            ran.append((args["tenant"], worker_id.split("/")[0]))
+
+    for n in range(60):
+        tenant = ("acme", "globex", None)[n % 3]
+        kit.enqueue("work", {"tenant": tenant}, tenant_id=tenant)
+    pools = {
+        "acme": kit.pool(3, poll_interval=0.05, tenants=["acme"], name="acme"),
+        "rest": kit.pool(2, poll_interval=0.05, tenants=["globex", None], name="rest"),
+    }
+    for pool in pools.values():
+        pool.start()
+    try:
+        assert wait_for(lambda: kit.stats()["succeeded"] == 60, timeout=30)
+        assert pools["acme"].wait_until_idle(timeout=5)
+    finally:
+        for pool in pools.values():
+            pool.stop(timeout=10)
+    assert len(ran) == 60
+    assert {pool for tenant, pool in ran if tenant == "acme"} == {"acme"}
+    assert {pool for tenant, pool in ran if tenant != "acme"} == {"rest"}
+    assert kit.tenant_stats("acme")["succeeded"] == 20
+    assert kit.tenant_stats("globex")["succeeded"] == 20
+
+
+def test_a_tenants_kit_runs_only_that_tenants_jobs(backend: JobBackend, clock: FakeClock) -> None:
+    kit = make_kit(backend, clock)
+    kit.handler("t")(lambda args: None)
+    kit.for_tenant("acme").enqueue("t")
+    kit.for_tenant("globex").enqueue("t")
+    kit.enqueue("t")
+    acme = kit.for_tenant("acme")
+    assert acme.run_until_idle() == 1
+    assert acme.stats()["succeeded"] == 1 and acme.stats().statuses["completed"] == 1
+    assert kit.stats().statuses["pending"] == 2
+    assert kit.run_until_idle() == 2

@@ -530,6 +530,9 @@ def test_job_reclaimed_too_often_goes_dead_as_worker_lost() -> None:
         {"queues": ["bad queue!"]},
         {"queues": [""]},
         {"queues": [1]},
+        {"tenants": []},
+        {"tenants": ["bad tenant!"]},
+        {"tenants": [""]},
     ],
 )
 def test_invalid_worker_arguments_raise_value_error(kwargs: dict) -> None:
@@ -637,3 +640,13 @@ def test_an_ack_that_keeps_failing_is_raised_after_the_retries(
     with pytest.raises(ConnectionError):
         kit.worker().run_once()
     assert len(calls) == 7
+
+
+def test_a_worker_restricted_to_tenants_says_so() -> None:
+    kit = fake_kit()
+    one = kit.worker(tenants="acme")  # one tenant id, not its characters
+    assert one.tenants == ["acme"]
+    assert "tenants=['acme']" in repr(one)
+    both = kit.worker(tenants=("acme", None))
+    assert both.tenants == ["acme", None]
+    assert "tenants" not in repr(kit.worker())

@@ -24,11 +24,16 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobkit.adapters.checks import check_new_jobs, check_outcomes, refuse_running
+from jobkit.adapters.checks import (
+    check_new_jobs,
+    check_outcomes,
+    refuse_running,
+    tenant_groups,
+)
 from jobkit.adapters.redis import scripts
 from jobkit.adapters.redis.keys import KeySchema
 from jobkit.adapters.redis.server_clock import ServerClock
@@ -122,6 +127,9 @@ class RedisBackend:
         history_size: finished attempts `history()` remembers, per queue.
         promote_batch: due jobs one script call promotes at most (keeps scripts short).
         owns_client: close the client in `close()` (set by `jobkit.connect`).
+        fair: within each priority, serve tenants in turns (True, the default);
+            False serves each priority first in, first out. Decided when a job
+            becomes ready, so every process writing to one Redis should agree.
     """
 
     def __init__(
@@ -134,6 +142,7 @@ class RedisBackend:
         history_size: int = 1000,
         promote_batch: int = 1000,
         owns_client: bool = False,
+        fair: bool = True,
     ) -> None:
         self.client = client
         self.keys = KeySchema(prefix)
@@ -145,14 +154,18 @@ class RedisBackend:
         self.history_size = history_size
         self.promote_batch = promote_batch
         self.owns_client = owns_client
-        self._global_flag = "0" if self.cluster else "1"
+        if not isinstance(fair, bool):
+            raise ValueError(f"fair={fair!r} must be True or False")
+        self.fair = fair
+        # the scripts' ARGV[1]: global block present (standalone), tenants served fairly
+        self._global_flag = ("0" if self.cluster else "1") + ("1" if self.fair else "0")
         self._script_keys: dict[str, list[str]] = {}  # queue -> KEYS of a one-queue call
 
     # -- running scripts ---------------------------------------------------------------
 
     def _run(self, name: str, queues: Sequence[str], args: Sequence[Any]) -> list[Any]:
-        """Run a script over the blocks of `queues`; apply its counter deltas globally on
-        Cluster; return its own reply values (without the deltas)."""
+        """Run a script over the blocks of `queues`; apply its global and per-tenant
+        deltas on Cluster; return its own reply values (without the deltas)."""
         if len(queues) == 1:
             keys = self._script_keys.get(queues[0])
             if keys is None:
@@ -160,9 +173,9 @@ class RedisBackend:
         else:
             keys = self._keys_for(queues)
         reply = scripts.run(self.client, name, keys, [self._global_flag, len(queues), *args])
-        *values, deltas = reply
+        *values, deltas, tenant_deltas = reply
         if self.cluster:
-            self._apply_global(deltas)
+            self._apply_global(deltas, tenant_deltas=tenant_deltas)
         return values
 
     def _keys_for(self, queues: Sequence[str]) -> list[str]:
@@ -174,14 +187,25 @@ class RedisBackend:
         self,
         deltas: Sequence[Any] = (),
         *,
+        tenant_deltas: Sequence[Any] = (),
         index: dict[str, str] | None = None,
         unindex: Sequence[str] = (),
     ) -> None:
-        """Cluster only: bring the global counters, directory and queue set up to date."""
+        """Cluster only: bring the global counters, directory and queue set, and the
+        per-tenant counters and status tallies, up to date."""
         pipe = self.client.pipeline(transaction=False)
         for key, n in zip(self.keys.global_counters, deltas, strict=False):
             if int(n):
                 pipe.incrby(key, int(n))
+        for i in range(0, len(tenant_deltas), 3):
+            tenant = _text(tenant_deltas[i])
+            pipe.sadd(self.keys.tenant_set, tenant)
+            for counter, n in zip(COUNTERS, _text(tenant_deltas[i + 1]).split(","), strict=True):
+                if int(n):
+                    pipe.incrby(self.keys.tenant_counter(tenant, counter), int(n))
+            for item in filter(None, _text(tenant_deltas[i + 2]).split(",")):
+                status, _, n = item.partition("=")
+                pipe.hincrby(self.keys.tenant_statuses(tenant), status, int(n))
         if index:
             pipe.hset(self.keys.directory, mapping=index)
             pipe.sadd(self.keys.queue_set, *set(index.values()))
@@ -240,6 +264,7 @@ class RedisBackend:
                 to_us(job.created_at),
                 job.to_json(),
                 job.queue,
+                job.tenant_id or "",
             )
         reply = self._run("enqueue", queues, args)
         if _text(reply[0]) == "DUP":
@@ -262,9 +287,12 @@ class RedisBackend:
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> Claim | None:
         """See JobQueue.dequeue."""
-        claims = self.dequeue_many(queue, worker_id, 1, lease_seconds=lease_seconds, now=now)
+        claims = self.dequeue_many(
+            queue, worker_id, 1, lease_seconds=lease_seconds, now=now, tenants=tenants
+        )
         return claims[0] if claims else None
 
     def dequeue_many(
@@ -275,13 +303,17 @@ class RedisBackend:
         *,
         lease_seconds: float = 30.0,
         now: datetime | None = None,
+        tenants: Collection[str | None] | None = None,
     ) -> list[Claim]:
         """See JobQueue.dequeue_many: one round trip for the whole batch."""
-        if count <= 0 or not _valid_name(queue):
+        groups = tenant_groups(tenants)
+        if count <= 0 or not _valid_name(queue) or groups == frozenset():
             return []
         claims: list[Claim] = []
         while len(claims) < count:
-            got, unreadable = self._claim(queue, worker_id, count - len(claims), lease_seconds, now)
+            got, unreadable = self._claim(
+                queue, worker_id, count - len(claims), lease_seconds, now, groups
+            )
             claims += got
             if not unreadable:  # a quarantined body leaves room: claim again
                 break
@@ -294,6 +326,7 @@ class RedisBackend:
         count: int,
         lease_seconds: float,
         now: datetime | None,
+        groups: frozenset[str] | None,
     ) -> tuple[list[Claim], int]:
         """One dequeue script call: the readable claims and how many were quarantined."""
         token_prefix = f"{secrets.token_hex(6)}.{worker_id}."
@@ -306,6 +339,7 @@ class RedisBackend:
                 count,
                 token_prefix,
                 self.promote_batch,
+                *sorted(groups or ()),
             ],
         )
         started, expires = from_us(_text(reply[0])), from_us(_text(reply[1]))
@@ -509,7 +543,7 @@ class RedisBackend:
             return []
         pipe = self.client.pipeline(transaction=False)
         for key in self.keys.ready(queue):
-            pipe.lrange(key, 0, limit - 1)
+            pipe.zrange(key, 0, limit - 1)
         ids = [_text(i) for chunk in pipe.execute() for i in chunk][:limit]
         return [job for _, job in self._load(queue, ids)]
 
@@ -537,21 +571,28 @@ class RedisBackend:
             return dict.fromkeys(PRIORITIES, 0)
         pipe = self.client.pipeline(transaction=False)
         for key in self.keys.ready(queue):
-            pipe.llen(key)
+            pipe.zcard(key)
         return dict(zip(PRIORITIES, (int(n) for n in pipe.execute()), strict=True))
 
     def queues(self) -> list[str]:
         """See JobQueue.queues."""
         return sorted(_text(q) for q in self.client.smembers(self.keys.queue_set))
 
-    def wait_for_jobs(self, queues: Iterable[str] | None, timeout: float) -> bool:
+    def wait_for_jobs(
+        self,
+        queues: Iterable[str] | None,
+        timeout: float,
+        *,
+        tenants: Collection[str | None] | None = None,
+    ) -> bool:
         """See JobQueue.wait_for_jobs. Blocks on the queues' wake-up lists (BLPOP) where
         one call can (a standalone Redis, or one queue on Cluster), else polls."""
         deadline = time.monotonic() + timeout
         fixed = None if queues is None else [q for q in queues if _valid_name(q)]
+        groups = tenant_groups(tenants)
         while True:
             names = self.queues() if fixed is None else fixed
-            if names and self._any_ready(names):
+            if names and self._any_ready(names, groups):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -563,11 +604,14 @@ class RedisBackend:
             else:
                 time.sleep(min(step, 0.05))
 
-    def _any_ready(self, names: Sequence[str]) -> bool:
+    def _any_ready(self, names: Sequence[str], groups: frozenset[str] | None) -> bool:
         pipe = self.client.pipeline(transaction=False)
         for name in names:
-            for key in self.keys.ready(name):
-                pipe.llen(key)
+            for rank, key in enumerate(self.keys.ready(name)):
+                if groups is None:
+                    pipe.zcard(key)
+                for group in groups or ():
+                    pipe.zcard(self.keys.ready_group(name, rank, group or None))
         return any(int(n) for n in pipe.execute())
 
     # -- store -------------------------------------------------------------------------
@@ -668,12 +712,31 @@ class RedisBackend:
         """See JobStats.queue_stats."""
         if not _valid_name(queue):
             return Stats(empty_counters(), _statuses({}))
+        return self._read_stats(
+            [self.keys.queue_counter(queue, c) for c in COUNTERS],
+            self.keys.queue(queue, "statuses"),
+        )
+
+    def tenant_stats(self, tenant_id: str) -> Stats:
+        """See JobStats.tenant_stats."""
+        if not _valid_name(tenant_id):
+            return Stats(empty_counters(), _statuses({}))
+        return self._read_stats(
+            [self.keys.tenant_counter(tenant_id, c) for c in COUNTERS],
+            self.keys.tenant_statuses(tenant_id),
+        )
+
+    def _read_stats(self, counter_keys: list[str], statuses_key: str) -> Stats:
         pipe = self.client.pipeline(transaction=False)
-        for counter in COUNTERS:  # GETs, not MGET: Cluster pipelines refuse MGET
-            pipe.get(self.keys.queue_counter(queue, counter))
-        pipe.hgetall(self.keys.queue(queue, "statuses"))
+        for key in counter_keys:  # GETs, not MGET: Cluster pipelines refuse MGET
+            pipe.get(key)
+        pipe.hgetall(statuses_key)
         *values, raw = pipe.execute()
         return Stats(_counters(values), _statuses(raw))
+
+    def tenants(self) -> list[str]:
+        """See JobStats.tenants."""
+        return sorted(_text(t) for t in self.client.smembers(self.keys.tenant_set))
 
     def history(self, job_type: str | None = None, limit: int = 100) -> list[Job]:
         """See JobStats.history: newest first, across queues by time of finishing."""
@@ -819,6 +882,7 @@ class RedisBackend:
                 job.to_json(),
                 _csv(deltas),
                 job.queue,
+                job.tenant_id or "",
             ],
         )
         ok = _text(reply[0]) == "OK"

@@ -9,7 +9,7 @@ from jobkit.adapters.redis.backend import RedisBackend
 from jobkit.ports import Clock
 
 #: connect() options that configure the backend (the rest go to the JobKit)
-BACKEND_OPTIONS = ("prefix", "max_reclaims", "history_size", "promote_batch")
+BACKEND_OPTIONS = ("prefix", "max_reclaims", "history_size", "promote_batch", "fair")
 
 
 def backend_from_url(url: str, clock: Clock | None, options: dict[str, Any]) -> RedisBackend:

@@ -6,7 +6,10 @@ keys sit in one Cluster slot and one Lua script can touch them atomically:
     <prefix>:{<q>}:jobs              hash    id -> job JSON (opaque to the scripts)
     <prefix>:{<q>}:state             hash    id -> "<status>:<priority rank>[:<µs>]"
     <prefix>:{<q>}:created           zset    id scored by created_at (µs): find() order
-    <prefix>:{<q>}:ready:<priority>  list    ready ids, FIFO (critical, high, default, low, bulk)
+    <prefix>:{<q>}:ready:<priority>  zset    ready ids in serving order (critical, high,
+                                             default, low, bulk; see lua/_lib.lua push_ready)
+    <prefix>:{<q>}:ready:<priority>:t:<tenant>, <prefix>:{<q>}:ready:<priority>:none
+                                     zset    the same, per tenant group (made by the scripts)
     <prefix>:{<q>}:scheduled         zset    scheduled and retrying ids scored by run_at (µs)
     <prefix>:{<q>}:inflight          zset    running ids scored by lease expiry (µs)
     <prefix>:{<q>}:leases            hash    id -> owner token of the live lease
@@ -15,6 +18,8 @@ keys sit in one Cluster slot and one Lua script can touch them atomically:
     <prefix>:{<q>}:history           list    JSON of recently finished attempts, newest first
     <prefix>:{<q>}:signal            list    wake-up marks for idle workers (BLPOP)
     <prefix>:{<q>}:quarantine        hash    id -> {"payload", "error", "at"} of unreadable jobs
+    <prefix>:{<q>}:tenants           hash    id -> tenant, for jobs that have one
+    <prefix>:{<q>}:seq               hash    priority rank -> ready pushes so far
     <prefix>:stats:queue:{<q>}:<counter>     per-queue counters (the seed's names)
 
 Global keys (no hash tag; on a standalone Redis the scripts update them atomically with
@@ -23,6 +28,9 @@ the queue's keys, on Redis Cluster the backend updates them right after each scr
     <prefix>:stats:global:<counter>  global counters
     <prefix>:ids                     hash    id -> queue (so get(id) needs no queue)
     <prefix>:queues                  set     names of every queue that held a job
+    <prefix>:tenants                 set     every tenant that had a job
+    <prefix>:stats:tenant:{<t>}:<counter>    per-tenant counters
+    <prefix>:tenant:{<t>}:statuses   hash    status -> the tenant's jobs in that status
 
 The `state` time overrides the JSON's `updated_at` (and `started_at` while running):
 scripts move jobs (promote, start) without parsing JSON; the next write from Python
@@ -49,6 +57,8 @@ QUEUE_KEYS: tuple[str, ...] = (
     "history",
     "signal",
     "quarantine",
+    "tenants",
+    "seq",
 )
 
 
@@ -62,9 +72,15 @@ class KeySchema:
         self.prefix = prefix
         self.directory = f"{prefix}:ids"
         self.queue_set = f"{prefix}:queues"
+        self.tenant_set = f"{prefix}:tenants"
         self.global_counters = [f"{prefix}:stats:global:{c}" for c in COUNTERS]
-        #: counters, directory, queue set: the scripts' global block
-        self.global_block = [*self.global_counters, self.directory, self.queue_set]
+        #: counters, directory, queue set, tenant set: the scripts' global block
+        self.global_block = [
+            *self.global_counters,
+            self.directory,
+            self.queue_set,
+            self.tenant_set,
+        ]
         self._blocks: dict[str, list[str]] = {}
 
     def queue(self, queue: str, name: str) -> str:
@@ -74,6 +90,19 @@ class KeySchema:
     def queue_counter(self, queue: str, counter: str) -> str:
         """`<prefix>:stats:queue:{<queue>}:<counter>`."""
         return f"{self.prefix}:stats:queue:{{{queue}}}:{counter}"
+
+    def tenant_counter(self, tenant_id: str, counter: str) -> str:
+        """`<prefix>:stats:tenant:{<tenant>}:<counter>`."""
+        return f"{self.prefix}:stats:tenant:{{{tenant_id}}}:{counter}"
+
+    def tenant_statuses(self, tenant_id: str) -> str:
+        """`<prefix>:tenant:{<tenant>}:statuses`: status -> the tenant's jobs."""
+        return f"{self.prefix}:tenant:{{{tenant_id}}}:statuses"
+
+    def ready_group(self, queue: str, priority: int, tenant_id: str | None) -> str:
+        """The ready set of one tenant group (None: jobs without a tenant) of a level."""
+        level = self.ready(queue)[priority]
+        return f"{level}:none" if tenant_id is None else f"{level}:t:{tenant_id}"
 
     def block(self, queue: str) -> list[str]:
         """The queue's keys in script order: QUEUE_KEYS, then its counters."""

@@ -1,6 +1,6 @@
 """Loads the Lua scripts in `lua/` and runs them with EVALSHA.
 
-Each script is sent as: a generated prelude (counter names and the number of
+Each script is sent as: a generated prelude (counter names and indexes, the number of
 priorities, from the core, so Lua and Python cannot disagree), `lua/_lib.lua`, then
 the script's own file. Script text is static: nothing from a caller ever becomes code.
 A NOSCRIPT reply (the server restarted, failed over, or ran SCRIPT FLUSH) is answered
@@ -48,9 +48,11 @@ class Script:
 
 def _prelude() -> str:
     names = ", ".join(f"{c}={i}" for i, c in enumerate(COUNTERS, start=1))
+    quoted = ", ".join(f"'{c}'" for c in COUNTERS)
     return (
         f"local NCOUNTERS = {len(COUNTERS)}\n"
         f"local COUNTER = {{{names}}}\n"
+        f"local COUNTER_NAMES = {{{quoted}}}\n"
         f"local NPRIO = {len(PRIORITIES)}\n"
     )
 

@@ -1,37 +1,51 @@
 -- Shared by every script (scripts.py puts it, after a generated prelude that defines
--- NCOUNTERS, COUNTER (name -> index) and NPRIO, in front of each script body).
+-- NCOUNTERS, COUNTER (name -> index), COUNTER_NAMES and NPRIO, in front of each script).
 --
 -- KEYS layout, the same for every script:
 --   one block of GROUP keys per queue the call touches (most calls: one), then,
 --   on a standalone Redis only, the global block.
 --   queue block  : 1 jobs, 2 state, 3 created, 4..8 ready:<critical..bulk>, 9 scheduled,
 --                  10 inflight, 11 leases, 12 dead, 13 statuses, 14 history, 15 signal,
---                  16 quarantine, then NCOUNTERS queue counters (COUNTERS order)
---   global block : NCOUNTERS global counters, then the id directory, then the queue set
--- ARGV[1] = '1' when the global block is present (standalone), '0' on Redis Cluster,
--- where the caller applies the returned counter deltas to the global counters itself.
+--                  16 quarantine, 17 tenants, 18 seq, then NCOUNTERS queue counters
+--   global block : NCOUNTERS global counters, then the id directory, the queue set and
+--                  the tenant set
+-- ARGV[1] = two flags: the first '1' when the global block is present (standalone),
+-- '0' on Redis Cluster, where the caller applies the returned global and per-tenant
+-- deltas itself; the second '1' when tenants are served fairly (see push_ready).
 -- ARGV[2] = how many queue blocks there are. Script arguments start at ARGV[3].
+--
+-- Ready jobs: per priority, one sorted set of the whole level (`ready:<p>`) and one per
+-- tenant group (`ready:<p>:t:<tenant>`, `ready:<p>:none` for jobs without a tenant),
+-- both scored alike; the group sets are named from the level's key, so they share its
+-- hash tag (its Cluster slot). The `tenants` hash maps id -> tenant for jobs that have
+-- one. Scores and rounds are explained at push_ready (the same rules as the in-memory
+-- backend's ready_level.py, so both serve jobs in the same order).
 --
 -- State strings (the `state` hash) are "<status>:<priority rank>[:<time in µs>]"; the
 -- time, when present, overrides the job JSON's updated_at (and, for running jobs,
 -- started_at): it is how a script moves a job without parsing its opaque JSON.
 
-local GLOBAL = ARGV[1] == '1'
+local GLOBAL = string.sub(ARGV[1], 1, 1) == '1'
+local FAIR = string.sub(ARGV[1], 2, 2) == '1'
 local NGROUPS = tonumber(ARGV[2])
-local QKEYS = 16
+local QKEYS = 18
 local GROUP = QKEYS + NCOUNTERS
 local GBASE = NGROUPS * GROUP
 local K_JOBS, K_STATE, K_CREATED, K_READY = 1, 2, 3, 4
 local K_SCHEDULED, K_INFLIGHT, K_LEASES, K_DEAD = 9, 10, 11, 12
 local K_STATUSES, K_HISTORY, K_SIGNAL, K_QUARANTINE = 13, 14, 15, 16
+local K_TENANTS, K_SEQ = 17, 18
 local SIGNAL_CAP = 16
-local G_DIRECTORY, G_QUEUES = NCOUNTERS + 1, NCOUNTERS + 2  -- in the global block
+local SEQ_SPAN = 1048576  -- a score is round * SEQ_SPAN + seq (ready_level.SEQ_SPAN)
+-- in the global block
+local G_DIRECTORY, G_QUEUES, G_TENANTS = NCOUNTERS + 1, NCOUNTERS + 2, NCOUNTERS + 3
 
 -- Counters and status tallies are summed while a script runs and written once, by
 -- reply(): a batch of 100 acks costs a handful of INCRBYs, not hundreds.
 -- DELTAS: the call's counter deltas, also returned to the caller (Cluster's globals);
--- COUNTS[g][i]: per queue block and counter; TALLY[g][status]: per block and status.
-local DELTAS, COUNTS, TALLY = {}, {}, {}
+-- COUNTS[g][i]: per queue block and counter; TALLY[g][status]: per block and status;
+-- TCOUNTS[tenant][i] and TTALLY[tenant][status]: the same per tenant.
+local DELTAS, COUNTS, TALLY, TCOUNTS, TTALLY = {}, {}, {}, {}, {}
 for i = 1, NCOUNTERS do DELTAS[i] = 0 end
 
 local function key(g, k)
@@ -46,21 +60,31 @@ local function ready_key(g, rank)
   return KEYS[(g - 1) * GROUP + K_READY + rank]
 end
 
-local function bump(g, index, n)
+-- add n to an entry of a table of tables (created on first use)
+local function add(t, outer, inner, n)
+  local row = t[outer]
+  if not row then
+    row = {}
+    t[outer] = row
+  end
+  row[inner] = (row[inner] or 0) + n
+end
+
+-- count n for counter `index` in block g (and for `tenant`, when the job has one)
+local function bump(g, index, n, tenant)
   if n ~= 0 then
-    local counts = COUNTS[g] or {}
-    COUNTS[g] = counts
-    counts[index] = (counts[index] or 0) + n
+    add(COUNTS, g, index, n)
     DELTAS[index] = DELTAS[index] + n
+    if tenant then add(TCOUNTS, tenant, index, n) end
   end
 end
 
 -- add a comma-separated list of NCOUNTERS deltas ("0,1,1,0,...")
-local function bump_all(g, csv)
+local function bump_all(g, csv, tenant)
   local i = 0
   for n in string.gmatch(csv, '[^,]+') do
     i = i + 1
-    bump(g, i, tonumber(n))
+    bump(g, i, tonumber(n), tenant)
   end
 end
 
@@ -81,11 +105,64 @@ local function parse_state(s)
   return status, tonumber(rank), t
 end
 
-local function tally(g, from, to)
-  local t = TALLY[g] or {}
-  TALLY[g] = t
-  if from then t[from] = (t[from] or 0) - 1 end
-  if to then t[to] = (t[to] or 0) + 1 end
+-- a job of block g (and of `tenant`, if any) moves from status `from` to `to` (nil:
+-- it appears or goes away)
+local function tally(g, from, to, tenant)
+  if from then add(TALLY, g, from, -1) end
+  if to then add(TALLY, g, to, 1) end
+  if tenant then
+    if from then add(TTALLY, tenant, from, -1) end
+    if to then add(TTALLY, tenant, to, 1) end
+  end
+end
+
+-- the tenant of a stored job, or false
+local function tenant_of(g, id)
+  return redis.call('HGET', key(g, K_TENANTS), id)
+end
+
+-- the ready set of one tenant group of a level
+local function group_key(g, rank, tenant)
+  if tenant then return ready_key(g, rank) .. ':t:' .. tenant end
+  return ready_key(g, rank) .. ':none'
+end
+
+-- the round of the first (at = 0) or last (at = -1) entry of a ready set, or nil
+local function edge_round(k, at)
+  local hit = redis.call('ZRANGE', k, at, at, 'WITHSCORES')
+  if hit[2] then return math.floor(tonumber(hit[2]) / SEQ_SPAN) end
+  return nil
+end
+
+-- put a ready job in its level and its tenant group. Jobs are served lowest score
+-- first; a score is round * SEQ_SPAN + seq, seq counting the level's pushes, so
+-- equal rounds go in arrival order. With `head` the round of the level's first job
+-- (0 if none): a back push gets round tail + 1, tail being the highest round of the
+-- job's tenant group, or joins round head if the group is empty, so tenants take
+-- turns, one job each per round; unfair (FIFO), the whole level's highest round + 1;
+-- a front push (release, reclaim) gets head - 1.
+local function push_ready(g, id, rank, tenant, front)
+  local level, group = ready_key(g, rank), group_key(g, rank, tenant)
+  local head = edge_round(level, 0) or 0
+  local round
+  if front then
+    round = head - 1
+  elseif FAIR then
+    local tail = edge_round(group, -1)
+    round = tail and tail + 1 or head
+  else
+    round = math.max(edge_round(level, -1) or head, head) + 1
+  end
+  local seq = redis.call('HINCRBY', key(g, K_SEQ), rank, 1) % SEQ_SPAN
+  local score = us(round * SEQ_SPAN + seq)
+  redis.call('ZADD', level, score, id)
+  redis.call('ZADD', group, score, id)
+end
+
+-- take a ready job out of its level and its tenant group
+local function pull_ready(g, id, rank, tenant)
+  redis.call('ZREM', ready_key(g, rank), id)
+  redis.call('ZREM', group_key(g, rank, tenant), id)
 end
 
 local function signal(g)
@@ -94,9 +171,9 @@ local function signal(g)
 end
 
 -- take a job out of the index its status puts it in (not jobs/state/created)
-local function unindex(g, id, status, rank)
+local function unindex(g, id, status, rank, tenant)
   if status == 'pending' then
-    redis.call('LREM', ready_key(g, rank), 1, id)
+    pull_ready(g, id, rank, tenant)
   elseif status == 'scheduled' or status == 'retrying' then
     redis.call('ZREM', key(g, K_SCHEDULED), id)
   elseif status == 'running' then
@@ -108,13 +185,9 @@ local function unindex(g, id, status, rank)
 end
 
 -- put a job where its status says: ready (back, or front), scheduled, dead letters
-local function index(g, id, status, rank, score, front)
+local function index(g, id, status, rank, score, front, tenant)
   if status == 'pending' then
-    if front then
-      redis.call('LPUSH', ready_key(g, rank), id)
-    else
-      redis.call('RPUSH', ready_key(g, rank), id)
-    end
+    push_ready(g, id, rank, tenant, front)
   elseif status == 'scheduled' or status == 'retrying' then
     redis.call('ZADD', key(g, K_SCHEDULED), score, id)
   elseif status == 'dead' then
@@ -123,13 +196,16 @@ local function index(g, id, status, rank, score, front)
 end
 
 -- a leased (running) job gets its outcome: the lease and in-flight entry go, the new
--- body and state are written, and the job is indexed where its new status puts it
+-- body and state are written, and the job is indexed where its new status puts it;
+-- returns the job's tenant (or false)
 local function end_lease(g, id, json, status, rank, score, front)
-  unindex(g, id, 'running', rank)
+  local tenant = tenant_of(g, id)
+  unindex(g, id, 'running', rank, tenant)
   redis.call('HSET', key(g, K_JOBS), id, json)
   redis.call('HSET', key(g, K_STATE), id, status .. ':' .. rank)
-  index(g, id, status, rank, score, front)
-  tally(g, 'running', status)
+  index(g, id, status, rank, score, front, tenant)
+  tally(g, 'running', status, tenant)
+  return tenant
 end
 
 -- move due scheduled/retrying jobs (run_at <= now) to the back of their ready list, at
@@ -142,9 +218,10 @@ local function promote(g, now, limit)
     local state = redis.call('HGET', key(g, K_STATE), id)
     if state then
       local status, rank = parse_state(state)
-      redis.call('RPUSH', ready_key(g, rank), id)
+      local tenant = tenant_of(g, id)
+      push_ready(g, id, rank, tenant, false)
       redis.call('HSET', key(g, K_STATE), id, 'pending:' .. rank .. ':' .. stamp)
-      tally(g, status, 'pending')
+      tally(g, status, 'pending', tenant)
     end
     redis.call('ZREM', key(g, K_SCHEDULED), id)
   end
@@ -152,8 +229,53 @@ local function promote(g, now, limit)
   return #due
 end
 
+-- per-tenant deltas as the caller applies them on Cluster: a flat list of tenant,
+-- counter deltas (NCOUNTERS comma-separated), status deltas ("pending=1,running=-1")
+local function tenant_deltas()
+  local out, seen = {}, {}
+  for tenant in pairs(TCOUNTS) do seen[tenant] = true end
+  for tenant in pairs(TTALLY) do seen[tenant] = true end
+  for tenant in pairs(seen) do
+    local counts, statuses = TCOUNTS[tenant] or {}, {}
+    local csv = {}
+    for i = 1, NCOUNTERS do csv[i] = tostring(counts[i] or 0) end
+    for status, n in pairs(TTALLY[tenant] or {}) do
+      if n ~= 0 then statuses[#statuses + 1] = status .. '=' .. n end
+    end
+    out[#out + 1] = tenant
+    out[#out + 1] = table.concat(csv, ',')
+    out[#out + 1] = table.concat(statuses, ',')
+  end
+  return out
+end
+
+-- standalone: write the per-tenant counters and tallies under the prefix
+-- (<prefix>:stats:tenant:{<t>}:<counter>, <prefix>:tenant:{<t>}:statuses) and list
+-- each tenant in the tenant set
+local function write_tenants()
+  local tenants = gkey(G_TENANTS)
+  local prefix = string.sub(tenants, 1, -9)  -- "<prefix>:tenants" without ":tenants"
+  for tenant, counts in pairs(TCOUNTS) do
+    redis.call('SADD', tenants, tenant)
+    for index, n in pairs(counts) do
+      if n ~= 0 then
+        redis.call('INCRBY', prefix .. ':stats:tenant:{' .. tenant .. '}:' .. COUNTER_NAMES[index], n)
+      end
+    end
+  end
+  for tenant, t in pairs(TTALLY) do
+    redis.call('SADD', tenants, tenant)
+    for status, n in pairs(t) do
+      if n ~= 0 then
+        redis.call('HINCRBY', prefix .. ':tenant:{' .. tenant .. '}:statuses', status, n)
+      end
+    end
+  end
+end
+
 -- write the summed counters and tallies; then the reply: the script's own values,
--- then the counter deltas it applied. Every script ends here.
+-- then the counter deltas it applied, then (Cluster) the per-tenant deltas for the
+-- caller to apply. Every script ends here.
 local function reply(values)
   for g, counts in pairs(COUNTS) do
     for index, n in pairs(counts) do
@@ -170,6 +292,13 @@ local function reply(values)
       if n ~= 0 then redis.call('HINCRBY', key(g, K_STATUSES), status, n) end
     end
   end
-  values[#values + 1] = DELTAS
+  if GLOBAL then
+    write_tenants()
+    values[#values + 1] = DELTAS
+    values[#values + 1] = {}
+  else
+    values[#values + 1] = DELTAS
+    values[#values + 1] = tenant_deltas()
+  end
   return values
 end

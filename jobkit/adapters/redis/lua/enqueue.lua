@@ -1,14 +1,14 @@
 -- enqueue: store new pending or scheduled jobs, all or none (enqueue and enqueue_many).
 -- KEYS   : one queue block per queue in the batch, then the global block (see _lib.lua)
--- ARGV   : 1 global flag, 2 queue blocks, 3 job count n, then per job 8 values:
+-- ARGV   : 1 flags, 2 queue blocks, 3 job count n, then per job 9 values:
 --          block number, id, status (pending|scheduled), priority rank, run_at µs,
---          created_at µs, job JSON, queue name
+--          created_at µs, job JSON, queue name, tenant ('' = none)
 -- Returns: {'OK', deltas}    every job stored;
 --          {'SAME', deltas}  every job is already stored exactly so, untouched since (a
 --                            retried call whose first reply was lost): nothing written;
 --          {'DUP', id, deltas} a job with that id exists: nothing written.
 local n = tonumber(ARGV[3])
-local FIELDS = 8
+local FIELDS = 9
 
 local existing, same = nil, 0
 for i = 0, n - 1 do
@@ -33,9 +33,11 @@ for i = 0, n - 1 do
   redis.call('HSET', key(g, K_JOBS), id, ARGV[a + 6])
   redis.call('HSET', key(g, K_STATE), id, status .. ':' .. rank)
   redis.call('ZADD', key(g, K_CREATED), ARGV[a + 5], id)
-  index(g, id, status, rank, ARGV[a + 4], false)
-  tally(g, nil, status)
-  bump(g, COUNTER.enqueued, 1)
+  local tenant = ARGV[a + 8] ~= '' and ARGV[a + 8]
+  if tenant then redis.call('HSET', key(g, K_TENANTS), id, tenant) end
+  index(g, id, status, rank, ARGV[a + 4], false, tenant)
+  tally(g, nil, status, tenant)
+  bump(g, COUNTER.enqueued, 1, tenant)
   if GLOBAL then
     redis.call('HSET', gkey(G_DIRECTORY), id, ARGV[a + 7])
     redis.call('SADD', gkey(G_QUEUES), ARGV[a + 7])

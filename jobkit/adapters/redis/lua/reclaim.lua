@@ -3,11 +3,11 @@
 -- A job moves only if the same token still holds its lease AND the lease is still
 -- expired at now, so a renewed lease or a concurrent reclaimer wins cleanly.
 -- KEYS   : one queue block, then the global block on standalone Redis (see _lib.lua)
--- ARGV   : 1 global flag, 2 '1', 3 now µs ('' = Redis TIME), then per job 7 values:
+-- ARGV   : 1 flags, 2 '1', 3 now µs ('' = Redis TIME), then per job 7 values:
 --          id, token, status (pending | dead), priority rank, death µs (dead only),
 --          job JSON, counter deltas (NCOUNTERS comma-separated)
 -- Pending jobs go to the FRONT of their ready list, in the order given (the first job
--- given is served first). Returns: {1 | 0 per job (0: left alone), deltas}
+-- given is served first). Returns: {1 | 0 per job (0: left alone), deltas, tenant deltas}
 local now = now_us(ARGV[3])
 local FIELDS = 7
 local n = (#ARGV - 3) / FIELDS
@@ -18,8 +18,8 @@ for i = n - 1, 0, -1 do
   local id, token, status, rank = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local expiry = redis.call('ZSCORE', key(1, K_INFLIGHT), id)
   if redis.call('HGET', key(1, K_LEASES), id) == token and expiry and tonumber(expiry) <= now then
-    end_lease(1, id, ARGV[a + 5], status, rank, ARGV[a + 4], true)
-    bump_all(1, ARGV[a + 6])
+    local tenant = end_lease(1, id, ARGV[a + 5], status, rank, ARGV[a + 4], true)
+    bump_all(1, ARGV[a + 6], tenant)
     if status == 'pending' then woken = true end
     out[i + 1] = 1
   else

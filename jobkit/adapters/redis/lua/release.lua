@@ -3,8 +3,8 @@
 -- goes to the FRONT of its ready list as pending (the first given is served first),
 -- with the JSON the caller computed (lifecycle.release). Nothing is counted.
 -- KEYS   : one queue block (see _lib.lua)
--- ARGV   : 1 global flag, 2 '1', then per job 4 values: id, token, priority rank, JSON
--- Returns: {1 | 0 per job (0: the lease is not held; left alone), deltas}
+-- ARGV   : 1 flags, 2 '1', then per job 4 values: id, token, priority rank, JSON
+-- Returns: {1 | 0 per job (0: the lease is not held; left alone), deltas, tenant deltas}
 local FIELDS = 4
 local n = (#ARGV - 2) / FIELDS
 local out = {}
