@@ -28,6 +28,7 @@ with several, a heap of the groups' fronts finds the lowest score.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Collection
 
@@ -134,8 +135,9 @@ class ReadyLevel:
 
     def ordered(self, limit: int) -> list[str]:
         """The first `limit` job ids in the order they would be served."""
-        entries = ((score, job_id) for job_id, score in self.live.items())
-        return [job_id for _, job_id in heapq.nsmallest(limit, entries)]
+        live = self.live
+        groups = [((s, i) for s, i in dq if live.get(i) == s) for dq in self.groups.values()]
+        return [job_id for _, job_id in itertools.islice(heapq.merge(*groups), limit)]
 
     def has(self, groups: Collection[str] | None = None) -> bool:
         """Whether a job (of `groups`, if given) is ready."""
