@@ -79,13 +79,50 @@ local function bump(g, index, n, tenant)
   end
 end
 
--- add a comma-separated list of NCOUNTERS deltas ("0,1,1,0,...")
+-- add a comma-separated list of NCOUNTERS deltas ("0,1,1,0,..."). Batches repeat the
+-- same few lists (one per outcome), so they are tallied here and each distinct list is
+-- parsed once, by add_lists() at the end of the call.
+local LISTS = {}  -- LISTS[g][tenant or false][csv] = how many times
 local function bump_all(g, csv, tenant)
-  local i = 0
-  for n in string.gmatch(csv, '[^,]+') do
-    i = i + 1
-    bump(g, i, tonumber(n), tenant)
+  local by_tenant = LISTS[g]
+  if not by_tenant then
+    by_tenant = {}
+    LISTS[g] = by_tenant
   end
+  add(by_tenant, tenant or false, csv, 1)
+end
+
+local function add_lists()
+  for g, by_tenant in pairs(LISTS) do
+    for tenant, by_csv in pairs(by_tenant) do
+      for csv, times in pairs(by_csv) do
+        local i = 0
+        for n in string.gmatch(csv, '[^,]+') do
+          i = i + 1
+          bump(g, i, tonumber(n) * times, tenant)
+        end
+      end
+    end
+  end
+end
+
+-- redis.call(cmd, k, ...list) in chunks (unpack has a stack limit); `list` may hold
+-- pairs (field, value / score, member): chunks are even-sized
+local CHUNK = 2000
+local function call_many(cmd, k, list)
+  for i = 1, #list, CHUNK do
+    redis.call(cmd, k, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+  end
+end
+
+-- HMGET of many fields, in chunks; the values in order (false where missing)
+local function hmget_many(k, fields)
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', k, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for _, v in ipairs(part) do out[#out + 1] = v end
+  end
+  return out
 end
 
 -- integer µs as a string Redis stores exactly (Lua 5.1 numbers are doubles)
@@ -277,6 +314,7 @@ end
 -- then the counter deltas it applied, then (Cluster) the per-tenant deltas for the
 -- caller to apply. Every script ends here.
 local function reply(values)
+  add_lists()
   for g, counts in pairs(COUNTS) do
     for index, n in pairs(counts) do
       if n ~= 0 then redis.call('INCRBY', KEYS[(g - 1) * GROUP + QKEYS + index], n) end

@@ -2,6 +2,7 @@
 -- priority; within a priority, tenants in turns, see push_ready) into in-flight: each
 -- gets a lease (owner token, expiry) and the state `running:<rank>:<now>`. The job
 -- JSON is returned untouched. With tenant groups given, only their jobs are claimed.
+-- The writes of a batch go in one command each (states, leases, in-flight).
 -- KEYS   : one queue block (see _lib.lua); no global keys are touched
 -- ARGV   : 1 flags, 2 '1', 3 now µs ('' = Redis TIME), 4 lease µs, 5 count,
 --          6 token prefix (unique per call), 7 promotion limit, 8.. the tenant groups
@@ -42,39 +43,59 @@ local function next_allowed(rank)
   return best_id, best_tenant
 end
 
-local out = {us(now), us(expires)}
-local stamp, lease = us(now), us(expires)
-local got = 0
-
-local function claim(id, rank, tenant)
-  got = got + 1
-  local token = ARGV[6] .. got
-  redis.call('HSET', key(1, K_STATE), id, 'running:' .. rank .. ':' .. stamp)
-  redis.call('HSET', key(1, K_LEASES), id, token)
-  redis.call('ZADD', key(1, K_INFLIGHT), lease, id)
-  tally(1, 'pending', 'running', tenant)
-  out[#out + 1] = id
-  out[#out + 1] = token
-  out[#out + 1] = redis.call('HGET', key(1, K_JOBS), id)
-end
-
-for rank = 0, NPRIO - 1 do
-  if got >= want then break end
+-- the next ready jobs of a level, at most `count`, taken out of their ready sets:
+-- ids and their tenants (false: none)
+local function take(rank, count)
+  local ids, tenants = {}, {}
   if allowed then
-    while got < want do
+    while #ids < count do
       local id, tenant = next_allowed(rank)
       if not id then break end
       pull_ready(1, id, rank, tenant)
-      claim(id, rank, tenant)
+      ids[#ids + 1], tenants[#ids + 1] = id, tenant
     end
-  else
-    local popped = redis.call('ZPOPMIN', ready_key(1, rank), want - got)
-    for i = 1, #popped, 2 do
-      local id = popped[i]
-      local tenant = tenant_of(1, id)
-      redis.call('ZREM', group_key(1, rank, tenant), id)
-      claim(id, rank, tenant)
+    return ids, tenants
+  end
+  local popped = redis.call('ZPOPMIN', ready_key(1, rank), count)
+  for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+  if #ids == 0 then return ids, tenants end
+  tenants = hmget_many(key(1, K_TENANTS), ids)
+  local groups = {}  -- group set key -> its ids
+  for i, id in ipairs(ids) do
+    local k = group_key(1, rank, tenants[i])
+    local members = groups[k]
+    if not members then
+      members = {}
+      groups[k] = members
     end
+    members[#members + 1] = id
+  end
+  for k, members in pairs(groups) do call_many('ZREM', k, members) end
+  return ids, tenants
+end
+
+local stamp, lease = us(now), us(expires)
+local out = {stamp, lease}
+local got = 0
+for rank = 0, NPRIO - 1 do
+  if got >= want then break end
+  local ids, tenants = take(rank, want - got)
+  if #ids > 0 then
+    local states, leases, inflight = {}, {}, {}
+    local running = 'running:' .. rank .. ':' .. stamp
+    local bodies = hmget_many(key(1, K_JOBS), ids)
+    for i, id in ipairs(ids) do
+      got = got + 1
+      local token = ARGV[6] .. got
+      states[#states + 1], states[#states + 2] = id, running
+      leases[#leases + 1], leases[#leases + 2] = id, token
+      inflight[#inflight + 1], inflight[#inflight + 2] = lease, id
+      tally(1, 'pending', 'running', tenants[i])
+      out[#out + 1], out[#out + 2], out[#out + 3] = id, token, bodies[i]
+    end
+    call_many('HSET', key(1, K_STATE), states)
+    call_many('HSET', key(1, K_LEASES), leases)
+    call_many('ZADD', key(1, K_INFLIGHT), inflight)
   end
 end
 return reply(out)
