@@ -17,6 +17,11 @@ from typing import Any
 
 from jobkit.core.errors import InvalidJobError
 
+try:  # a faster JSON codec for job bodies, when installed (the redis extra brings it)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by the no-extras install
+    _orjson = None  # type: ignore[assignment]
+
 JSONDict = dict[str, Any]
 
 #: Queue names and tenant ids become parts of Redis keys and hash tags, so they are
@@ -196,13 +201,13 @@ class Job:
 
     def to_json(self) -> str:
         """Compact JSON text of `to_dict()`."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+        return dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
         """Rebuild a Job from `to_dict` output; raises InvalidJobError naming a bad field."""
         try:
-            return cls(
+            state = dict(
                 id=_require_str(data, "id"),
                 job_type=_require_str(data, "job_type"),
                 queue=_require_str(data, "queue"),
@@ -224,12 +229,15 @@ class Job:
             )
         except KeyError as exc:
             raise InvalidJobError(str(exc.args[0]), None, "is required in a job dict") from None
+        job = _new_object(cls)  # every field is checked above: skip the frozen __init__
+        job.__dict__.update(state)
+        return job
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Job:
         """Parse `to_json` output back into a Job."""
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError as exc:
             raise InvalidJobError("json", _preview(text), f"is not valid JSON ({exc})") from None
         if not isinstance(data, dict):
@@ -355,6 +363,27 @@ def json_object(field_name: str, value: Mapping[str, Any] | None) -> JSONDict:
     if not value:
         return {}
     return json_roundtrip(field_name, dict(value))  # type: ignore[no-any-return]
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON text of JSON-ready `data` (orjson when installed: several times
+    faster; the standard library for what orjson refuses, such as ints beyond 64 bits)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(data).decode()
+        except TypeError:
+            pass
+    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text (orjson when installed); ValueError if it is not JSON."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass  # the standard library's error message is the one users see
+    return json.loads(text)
 
 
 def json_roundtrip(field_name: str, value: Any) -> Any:
