@@ -200,8 +200,20 @@ class Job:
         return job_html(self)
 
     def to_json(self) -> str:
-        """Compact JSON text of `to_dict()`."""
-        return dumps(self.to_dict())
+        """Compact JSON text of `to_dict()`.
+
+        With orjson installed, the fields go to it as they are (it writes datetimes in
+        the same ISO-8601 form as `datetime.isoformat`, and enums as their values);
+        the json module writes what orjson refuses (ints beyond 64 bits)."""
+        if _orjson is not None:
+            data = self.__dict__.copy()
+            if self.error is not None:
+                data["error"] = self.error.to_dict()
+            try:
+                return _orjson.dumps(data).decode()
+            except TypeError:
+                pass
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
@@ -365,25 +377,23 @@ def json_object(field_name: str, value: Mapping[str, Any] | None) -> JSONDict:
     return json_roundtrip(field_name, dict(value))  # type: ignore[no-any-return]
 
 
-def dumps(data: Any) -> str:
-    """Compact JSON text of JSON-ready `data` (orjson when installed: several times
-    faster; the standard library for what orjson refuses, such as ints beyond 64 bits)."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(data).decode()
-        except TypeError:
-            pass
-    return json.dumps(data, separators=(",", ":"), allow_nan=False)
-
-
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text (orjson when installed); ValueError if it is not JSON."""
+    """Parse JSON text (orjson when installed); ValueError if it is not JSON.
+
+    orjson reads integers beyond 64 bits as floats, so text with a run of 19 digits or
+    more (which may be such a number) goes to the json module, which keeps them exact."""
     if _orjson is not None:
-        try:
-            return _orjson.loads(text)
-        except _orjson.JSONDecodeError:
-            pass  # the standard library's error message is the one users see
+        long_digits = _LONG_DIGITS_B if isinstance(text, bytes) else _LONG_DIGITS
+        if long_digits.search(text) is None:  # type: ignore[arg-type]
+            try:
+                return _orjson.loads(text)
+            except _orjson.JSONDecodeError:
+                pass  # the json module's message is the one users see
     return json.loads(text)
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_B = re.compile(rb"\d{19}")
 
 
 def json_roundtrip(field_name: str, value: Any) -> Any:

@@ -770,3 +770,14 @@ def test_any_invalid_queue_name_is_rejected(name):
     with pytest.raises(InvalidJobError) as info:
         make(queue=name)
     assert info.value.field == "queue"
+
+
+@given(job=any_jobs())
+def test_json_text_is_the_dict_whichever_codec_writes_it(job: Job) -> None:
+    assert json.loads(job.to_json()) == job.to_dict()
+    assert Job.from_json(job.to_json()) == job
+
+
+def test_json_keeps_ints_beyond_64_bits() -> None:
+    job = make(args={"n": 2**70})
+    assert Job.from_json(job.to_json()).args == {"n": 2**70}
