@@ -14,47 +14,19 @@ the commands they run, separately) and round trips per job from
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
+import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import redis
 
 import jobkit
 
-
-@contextmanager
-def private_redis() -> Iterator[redis.Redis]:
-    """A throwaway redis-server on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="jobkit-bench-")
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tmp],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find bench
+from bench.peers.harness import throwaway_redis
 
 
 def counts(client: redis.Redis) -> tuple[int, int, int]:
@@ -112,7 +84,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 100])
     args = parser.parse_args()
-    with private_redis() as client:
+    with throwaway_redis() as client:
         port = client.connection_pool.connection_kwargs["port"]
         print(f"redis-server {client.info('server')['redis_version']}, {args.jobs} jobs, "
               f"{args.runs} runs")  # fmt: skip
