@@ -171,29 +171,82 @@ local function edge_round(k, at)
   return nil
 end
 
--- put a ready job in its level and its tenant group. Jobs are served lowest score
--- first; a score is round * SEQ_SPAN + seq, seq counting the level's pushes, so
--- equal rounds go in arrival order. With `head` the round of the level's first job
--- (0 if none): a back push gets round tail + 1, tail being the highest round of the
--- job's tenant group, or joins round head if the group is empty, so tenants take
--- turns, one job each per round; unfair (FIFO), the whole level's highest round + 1;
--- a front push (release, reclaim) gets head - 1.
-local function push_ready(g, id, rank, tenant, front)
-  local level, group = ready_key(g, rank), group_key(g, rank, tenant)
-  local head = edge_round(level, 0) or 0
+-- Ready pushes, in batches. Jobs are served lowest score first; a score is
+-- round * SEQ_SPAN + seq, seq counting the level's pushes, so equal rounds go in
+-- arrival order. With `head` the round of the level's first job (0 if none): a back
+-- push gets round tail + 1, tail being the highest round of the job's tenant group, or
+-- joins round head if the group is empty, so tenants take turns, one job each per
+-- round; unfair (FIFO), the whole level's highest round + 1; a front push (release,
+-- reclaim) gets head - 1. A batch reads each level's head and top and each group's
+-- tail once and follows them in Lua; flush_pushes writes one ZADD per set.
+local function new_pushes()
+  return {levels = {}, order = {}}
+end
+
+local function level_of(P, g, rank)
+  local k = g .. ':' .. rank
+  local L = P.levels[k]
+  if not L then
+    local head = edge_round(ready_key(g, rank), 0)
+    L = {g = g, rank = rank, head = head or 0, empty = head == nil, tails = {}, pushes = {}}
+    P.levels[k] = L
+    P.order[#P.order + 1] = L
+  end
+  return L
+end
+
+local function push(P, g, id, rank, tenant, front)
+  local L = level_of(P, g, rank)
+  local group = tenant or false
+  local tail = L.tails[group]  -- the group's highest round, false if it has no job
+  if tail == nil then tail = edge_round(group_key(g, rank, tenant), -1) or false end
   local round
   if front then
-    round = head - 1
+    round = L.head - 1
+    L.head = round
   elseif FAIR then
-    local tail = edge_round(group, -1)
-    round = tail and tail + 1 or head
+    round = tail and tail + 1 or L.head
   else
-    round = math.max(edge_round(level, -1) or head, head) + 1
+    if L.top == nil then L.top = edge_round(ready_key(g, rank), -1) or false end
+    round = math.max(L.top or L.head, L.head) + 1
+    L.top = round
   end
-  local seq = redis.call('HINCRBY', key(g, K_SEQ), rank, 1) % SEQ_SPAN
-  local score = us(round * SEQ_SPAN + seq)
-  redis.call('ZADD', level, score, id)
-  redis.call('ZADD', group, score, id)
+  if L.empty then
+    L.head, L.empty = round, false
+  end
+  L.tails[group] = (tail and tail > round) and tail or round
+  L.pushes[#L.pushes + 1] = {id, round, tenant}
+end
+
+local function flush_pushes(P)
+  for _, L in ipairs(P.order) do
+    local count = #L.pushes
+    if count > 0 then
+      local last = redis.call('HINCRBY', key(L.g, K_SEQ), L.rank, count)
+      local level, groups = {}, {}
+      for i, entry in ipairs(L.pushes) do
+        local id, tenant = entry[1], entry[3]
+        local score = us(entry[2] * SEQ_SPAN + (last - count + i) % SEQ_SPAN)
+        level[#level + 1], level[#level + 2] = score, id
+        local k = group_key(L.g, L.rank, tenant)
+        local members = groups[k]
+        if not members then
+          members = {}
+          groups[k] = members
+        end
+        members[#members + 1], members[#members + 2] = score, id
+      end
+      call_many('ZADD', ready_key(L.g, L.rank), level)
+      for k, members in pairs(groups) do call_many('ZADD', k, members) end
+    end
+  end
+end
+
+-- one ready push, written at once
+local function push_ready(g, id, rank, tenant, front)
+  local P = new_pushes()
+  push(P, g, id, rank, tenant, front)
+  flush_pushes(P)
 end
 
 -- take a ready job out of its level and its tenant group
@@ -251,17 +304,20 @@ local function promote(g, now, limit)
   local due = redis.call('ZRANGEBYSCORE', key(g, K_SCHEDULED), '-inf', us(now), 'LIMIT', 0, limit)
   if #due == 0 then return 0 end
   local stamp = us(now)
-  for _, id in ipairs(due) do
-    local state = redis.call('HGET', key(g, K_STATE), id)
-    if state then
-      local status, rank = parse_state(state)
-      local tenant = tenant_of(g, id)
-      push_ready(g, id, rank, tenant, false)
-      redis.call('HSET', key(g, K_STATE), id, 'pending:' .. rank .. ':' .. stamp)
-      tally(g, status, 'pending', tenant)
+  local states = hmget_many(key(g, K_STATE), due)
+  local tenants = hmget_many(key(g, K_TENANTS), due)
+  local P, pending = new_pushes(), {}
+  for i, id in ipairs(due) do
+    if states[i] then
+      local status, rank = parse_state(states[i])
+      push(P, g, id, rank, tenants[i], false)
+      pending[#pending + 1], pending[#pending + 2] = id, 'pending:' .. rank .. ':' .. stamp
+      tally(g, status, 'pending', tenants[i])
     end
-    redis.call('ZREM', key(g, K_SCHEDULED), id)
   end
+  flush_pushes(P)
+  if #pending > 0 then call_many('HSET', key(g, K_STATE), pending) end
+  call_many('ZREM', key(g, K_SCHEDULED), due)
   signal(g)
   return #due
 end
