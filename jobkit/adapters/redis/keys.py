@@ -7,7 +7,7 @@ keys sit in one Cluster slot and one Lua script can touch them atomically:
     <prefix>:{<q>}:state             hash    id -> "<status>:<priority rank>[:<µs>]"
     <prefix>:{<q>}:created           zset    id scored by created_at (µs): find() order
     <prefix>:{<q>}:ready:<priority>  zset    ready ids in serving order (critical, high,
-                                             default, low, bulk; see lua/_lib.lua push_ready)
+                                             default, low, bulk; lua/_lib.lua "Ready pushes")
     <prefix>:{<q>}:ready:<priority>:t:<tenant>, <prefix>:{<q>}:ready:<priority>:none
                                      zset    the same, per tenant group (made by the scripts)
     <prefix>:{<q>}:scheduled         zset    scheduled and retrying ids scored by run_at (µs)

@@ -11,15 +11,15 @@
 --                  the tenant set
 -- ARGV[1] = two flags: the first '1' when the global block is present (standalone),
 -- '0' on Redis Cluster, where the caller applies the returned global and per-tenant
--- deltas itself; the second '1' when tenants are served fairly (see push_ready).
+-- deltas itself; the second '1' when tenants are served fairly (see "Ready pushes").
 -- ARGV[2] = how many queue blocks there are. Script arguments start at ARGV[3].
 --
 -- Ready jobs: per priority, one sorted set of the whole level (`ready:<p>`) and one per
 -- tenant group (`ready:<p>:t:<tenant>`, `ready:<p>:none` for jobs without a tenant),
 -- both scored alike; the group sets are named from the level's key, so they share its
 -- hash tag (its Cluster slot). The `tenants` hash maps id -> tenant for jobs that have
--- one. Scores and rounds are explained at push_ready (the same rules as the in-memory
--- backend's ready_level.py, so both serve jobs in the same order).
+-- one. Scores and rounds are explained at "Ready pushes" (the same rules as the
+-- in-memory backend's ready_level.py, so both serve jobs in the same order).
 --
 -- State strings (the `state` hash) are "<status>:<priority rank>[:<time in µs>]"; the
 -- time, when present, overrides the job JSON's updated_at (and, for running jobs,

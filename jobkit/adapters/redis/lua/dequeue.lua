@@ -1,7 +1,8 @@
 -- dequeue: promote due jobs of one queue, then claim up to `count` ready jobs (strict
--- priority; within a priority, tenants in turns, see push_ready) into in-flight: each
--- gets a lease (owner token, expiry) and the state `running:<rank>:<now>`. The job
--- JSON is returned untouched. With tenant groups given, only their jobs are claimed.
+-- priority; within a priority, tenants in turns: "Ready pushes" in _lib.lua) into
+-- in-flight: each gets a lease (owner token, expiry) and the state
+-- `running:<rank>:<now>`. The job JSON is returned untouched. With tenant groups
+-- given, only their jobs are claimed.
 -- The writes of a batch go in one command each (states, leases, in-flight).
 -- KEYS   : one queue block (see _lib.lua); no global keys are touched
 -- ARGV   : 1 flags, 2 '1', 3 now µs ('' = Redis TIME), 4 lease µs, 5 count,
