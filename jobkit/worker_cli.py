@@ -142,6 +142,18 @@ def add_worker_parser(
         help="a queue to serve; repeat it, most important first (default: every queue)",
     )
     worker.add_argument(
+        "--tenant",
+        dest="tenants",
+        action="append",
+        metavar="ID",
+        help="serve only this tenant's jobs; repeat it for several (default: every job)",
+    )
+    worker.add_argument(
+        "--without-tenant",
+        action="store_true",
+        help="serve jobs that have no tenant (with --tenant: as well; alone: only those)",
+    )
+    worker.add_argument(
         "--workers", type=_positive_int, default=5, metavar="N", help="worker threads (default 5)"
     )
     worker.add_argument(
@@ -487,6 +499,8 @@ def _run(args: argparse.Namespace, signals: ShutdownSignals, guard: Callable[[],
     extra: dict[str, Any] = {}
     if args.batch_size is not None:
         extra["batch_size"] = args.batch_size
+    if args.tenants or args.without_tenant:
+        extra["tenants"] = [*(args.tenants or ()), *([None] if args.without_tenant else [])]
     app = load_app(args.app)
     kit, shown = connect_app(app, args.url, args.app, prefix=args.prefix)
     guard()
@@ -500,7 +514,7 @@ def _run(args: argparse.Namespace, signals: ShutdownSignals, guard: Callable[[],
                 heartbeat_interval=args.heartbeat_interval,
                 **extra,
             )
-        except ValueError as exc:  # bad queue names, heartbeat >= visibility timeout
+        except ValueError as exc:  # bad queue or tenant names, heartbeat >= visibility timeout
             raise WorkerCommandError(str(exc)) from None
         try:  # fail fast, as RQ does, rather than log an error per poll per worker
             kit.queues()
@@ -524,10 +538,12 @@ def _close(kit: JobKit) -> None:
 
 def _serve(args: argparse.Namespace, pool: WorkerPool, shown: str, signals: ShutdownSignals) -> int:
     started = time.monotonic()
+    tenants = pool.workers[0].tenants
     log.info(
-        "jobkit worker starting: %d worker(s), queues=%s, %s, pid=%d",
+        "jobkit worker starting: %d worker(s), queues=%s%s, %s, pid=%d",
         len(pool.workers),
         ", ".join(args.queues) if args.queues else "all",
+        "" if tenants is None else ", tenants=" + ", ".join(t or "(none)" for t in tenants),
         shown,
         os.getpid(),
     )

@@ -241,6 +241,42 @@ def test_queue_limits_the_queues_served(tmp_path, start):
     assert "processed 1 job(s)" in worker.stderr()
 
 
+TENANT_APP = """\
+import pathlib
+import jobkit
+
+OUT = pathlib.Path({out!r})
+kit = jobkit.connect("memory://")
+
+@kit.handler("record")
+def record(args):
+    with open(OUT / "done.txt", "a") as f:
+        f.write(args["name"] + "\\n")
+
+for tenant in ("acme", "globex", None):
+    kit.enqueue("record", {{"name": str(tenant)}}, tenant_id=tenant)
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "served", "shown"),
+    [
+        (("--tenant", "acme"), ["acme"], "tenants=acme,"),
+        (("--tenant", "globex", "--without-tenant"), ["None", "globex"], "tenants=globex, (none),"),
+        (("--without-tenant",), ["None"], "tenants=(none),"),
+    ],
+)
+def test_tenant_limits_the_jobs_served(tmp_path, start, flags, served, shown):
+    (tmp_path / "app.py").write_text(TENANT_APP.format(out=str(tmp_path)))
+    worker = start("--app", "app:kit", "--workers", "1", *flags, *FAST)
+    worker.wait_for("its jobs", lambda: sorted(lines(tmp_path / "done.txt")) == served)
+    worker.send(signal.SIGTERM)
+
+    assert worker.wait() == 0, worker.stderr()
+    assert sorted(lines(tmp_path / "done.txt")) == served
+    assert shown in worker.stderr()
+
+
 def test_a_factory_is_called_for_the_kit(tmp_path, start):
     write_app(tmp_path, slow_seconds=0.0)
     worker = start("--app", "app:make_kit", "--queue", "default", "--queue", "mail", *FAST)
@@ -282,6 +318,7 @@ ERRORS = [
     (("--app", "app:kit", "--workers", "0"), "--workers: must be an integer >= 1, got '0'"),
     (("--app", "app:kit", "--poll-interval", "nan"), "must be a number of seconds > 0"),
     (("--app", "app:kit", "--queue", ""), "queue"),
+    (("--app", "app:kit", "--tenant", "bad tenant"), "tenant_id"),
     (
         ("--app", "app:kit", "--heartbeat-interval", "20", "--visibility-timeout", "10"),
         "heartbeat_interval=20.0 must be shorter than visibility_timeout=10.0",
