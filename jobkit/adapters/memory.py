@@ -612,12 +612,12 @@ class InMemoryBackend:
                     transition_counts(before, job, reclaimed=reclaimed).items()
                 )
             if delta:
-                totals, mine = self._counters, index.counters
-                for name, n in delta:
-                    totals[name] += n
-                    mine[name] += n
+                counters = [self._counters, index.counters]
                 if tenant is not None:
-                    add_counts(tenant.counters, dict(delta))
+                    counters.append(tenant.counters)
+                for into in counters:
+                    for name, n in delta:
+                        into[name] += n
         return index
 
     def _tenant(self, tenant_id: str) -> _Tally:

@@ -65,7 +65,7 @@ class ReadyLevel:
         dq = self.groups.get(group)
         live = self.live
         if front:
-            round_ = self._head() // SEQ_SPAN - 1
+            round_ = self.head() // SEQ_SPAN - 1
         elif fair:
             tail = None
             while dq:  # the group's last live entry (removed ones dropped)
@@ -74,7 +74,7 @@ class ReadyLevel:
                     tail = score // SEQ_SPAN
                     break
                 dq.pop()
-            round_ = self._head() // SEQ_SPAN if tail is None else tail + 1
+            round_ = self.head() // SEQ_SPAN if tail is None else tail + 1
         else:
             round_ = self.top + 1 if live else 1
         if round_ > self.top:
@@ -131,7 +131,10 @@ class ReadyLevel:
 
     def head(self) -> int:
         """The lowest score of the level, or 0 when it is empty."""
-        return self._head()
+        if self.solo is not None:
+            return self.solo[0][0] if self._clean_front(self.solo) else 0
+        first = self._first()
+        return 0 if first is None else self.groups[first][0][0]
 
     def ordered(self, limit: int) -> list[str]:
         """The first `limit` job ids in the order they would be served."""
@@ -146,12 +149,6 @@ class ReadyLevel:
         return any((dq := self.groups.get(g)) and self._clean_front(dq) for g in groups)
 
     # -- internals ------------------------------------------------------------------------
-
-    def _head(self) -> int:
-        if self.solo is not None:
-            return self.solo[0][0] if self._clean_front(self.solo) else 0
-        first = self._first()
-        return 0 if first is None else self.groups[first][0][0]
 
     def _first(self) -> str | None:
         """(Several groups) the group holding the level's lowest (score, id), or None.

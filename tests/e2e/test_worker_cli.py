@@ -50,6 +50,11 @@ for name in ("a", "b", "c"):
 kit.enqueue("record", {{"name": "mail-1"}}, queue="mail")
 kit.enqueue("slow", {{"seconds": {slow_seconds!r}}}, priority="low")
 
+# the same handlers on a backend of its own, holding one job per tenant (and one without)
+tenant_kit = jobkit.connect("memory://", registry=kit.registry)
+for tenant in ("acme", "globex", None):
+    tenant_kit.enqueue("record", {{"name": str(tenant)}}, tenant_id=tenant)
+
 registry = jobkit.Registry()
 number = 42
 
@@ -241,23 +246,6 @@ def test_queue_limits_the_queues_served(tmp_path, start):
     assert "processed 1 job(s)" in worker.stderr()
 
 
-TENANT_APP = """\
-import pathlib
-import jobkit
-
-OUT = pathlib.Path({out!r})
-kit = jobkit.connect("memory://")
-
-@kit.handler("record")
-def record(args):
-    with open(OUT / "done.txt", "a") as f:
-        f.write(args["name"] + "\\n")
-
-for tenant in ("acme", "globex", None):
-    kit.enqueue("record", {{"name": str(tenant)}}, tenant_id=tenant)
-"""
-
-
 @pytest.mark.parametrize(
     ("flags", "served", "shown"),
     [
@@ -267,8 +255,8 @@ for tenant in ("acme", "globex", None):
     ],
 )
 def test_tenant_limits_the_jobs_served(tmp_path, start, flags, served, shown):
-    (tmp_path / "app.py").write_text(TENANT_APP.format(out=str(tmp_path)))
-    worker = start("--app", "app:kit", "--workers", "1", *flags, *FAST)
+    write_app(tmp_path)
+    worker = start("--app", "app:tenant_kit", "--workers", "1", *flags, *FAST)
     worker.wait_for("its jobs", lambda: sorted(lines(tmp_path / "done.txt")) == served)
     worker.send(signal.SIGTERM)
 

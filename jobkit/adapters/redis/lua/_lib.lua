@@ -376,23 +376,18 @@ local function reply(values)
       if n ~= 0 then redis.call('INCRBY', KEYS[(g - 1) * GROUP + QKEYS + index], n) end
     end
   end
-  if GLOBAL then
-    for index = 1, NCOUNTERS do
-      if DELTAS[index] ~= 0 then redis.call('INCRBY', gkey(index), DELTAS[index]) end
-    end
-  end
   for g, t in pairs(TALLY) do
     for status, n in pairs(t) do
       if n ~= 0 then redis.call('HINCRBY', key(g, K_STATUSES), status, n) end
     end
   end
   if GLOBAL then
+    for index = 1, NCOUNTERS do
+      if DELTAS[index] ~= 0 then redis.call('INCRBY', gkey(index), DELTAS[index]) end
+    end
     write_tenants()
-    values[#values + 1] = DELTAS
-    values[#values + 1] = {}
-  else
-    values[#values + 1] = DELTAS
-    values[#values + 1] = tenant_deltas()
   end
+  values[#values + 1] = DELTAS
+  values[#values + 1] = GLOBAL and {} or tenant_deltas()
   return values
 end
