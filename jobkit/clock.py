@@ -47,8 +47,7 @@ class FakeClock:
 
     def now(self) -> datetime:
         """The clock's current time."""
-        with self._lock:
-            return self._now
+        return self._now  # one reference read is atomic; writers hold the lock
 
     def advance(self, delta: float | timedelta) -> datetime:
         """Move forward by `delta` (seconds or a timedelta) and return the new time.

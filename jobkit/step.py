@@ -23,9 +23,9 @@ import traceback
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobkit.core import lifecycle
 from jobkit.core.errors import InvalidJobError, LeaseLostError, NoHandlerError
@@ -57,9 +57,11 @@ class Failure:
     retryable: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one handler call produced: a result, or an error."""
+class Outcome(NamedTuple):
+    """What one handler call produced: a result, or an error.
+
+    Immutable. A NamedTuple rather than a frozen dataclass: one is made per attempt,
+    and a tuple is built about four times faster."""
 
     ok: bool
     result: Any = None
@@ -67,7 +69,7 @@ class Outcome:
     retryable: bool = True
     #: the exception the handler raised, for callers that re-raise it (`jobkit.testing`);
     #: never stored (the error is)
-    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    exception: BaseException | None = None
 
     @classmethod
     def success(cls, result: Any) -> Outcome:
@@ -158,9 +160,13 @@ def run(registry: Registry, job: Job, tenant_context: TenantContext | None = Non
 
 def _call(fn: Any, job: Job) -> Any:
     value = fn(dict(job.args))
-    if inspect.isawaitable(value):  # `async def` handlers, or `async def __call__`
+    # `async def` handlers, or `async def __call__` (plain JSON values skip the check)
+    if type(value) not in _PLAIN and inspect.isawaitable(value):
         value = _run_awaitable(value)
     return value
+
+
+_PLAIN = frozenset({type(None), str, int, float, bool, dict, list})
 
 
 def settle(

@@ -161,7 +161,7 @@ class Worker:
         self._next_reclaim = datetime.min.replace(tzinfo=UTC)
         self._current: Claim | None = None  # the job whose handler is running
         self._held: dict[str, Claim] = {}  # token -> every claim not yet acked
-        self._current_lock = threading.Lock()
+        self._current_lock = threading.Lock()  # guards `_held` against the heartbeat thread
         # held by the heartbeat thread while it renews, and by the worker while it lets
         # go of claims, so a renewal never races the ack (a spurious lease_lost)
         self._lease_lock = threading.Lock()
@@ -277,13 +277,11 @@ class Worker:
     def run_handler(self, claim: Claim) -> step.Outcome:
         """Run a claimed job's handler (the job in hand meanwhile); its outcome, never raising
         for the handler's sake. `finish` records it."""
-        with self._current_lock:
-            self._current = claim
+        self._current = claim  # one reference, written and read whole: no lock needed
         try:
             outcome = step.run(self.registry, claim.job, self.tenant_context)
         finally:
-            with self._current_lock:
-                self._current = None
+            self._current = None
         if not outcome.ok and outcome.error is not None:
             log.info(
                 "job %s (%s) failed: %s: %s",
@@ -384,8 +382,8 @@ class Worker:
 
     def status(self) -> WorkerStatus:
         """Counts and the job in hand."""
-        with self._current_lock:
-            current = self._current.job.id if self._current else None
+        in_hand = self._current
+        current = in_hand.job.id if in_hand is not None else None
         return WorkerStatus(
             self.worker_id, self.running, self.processed, self.succeeded, self.failed, current
         )
@@ -466,13 +464,19 @@ class Worker:
                 elif old.token in self._held:
                     self._held[old.token] = new
 
+    # `_held` is for the heartbeat thread alone. A worker that never started its threads
+    # (run_once, run_until_idle, the simulator, which renews leases itself) keeps nothing.
+
     def _hold(self, claims: Sequence[Claim]) -> None:
-        if claims:
-            with self._current_lock:
-                for claim in claims:
-                    self._held[claim.token] = claim
+        if not self._threads:
+            return
+        with self._current_lock:
+            for claim in claims:
+                self._held[claim.token] = claim
 
     def _let_go(self, claims: Sequence[Claim]) -> None:
+        if not self._threads:
+            return
         with self._lease_lock, self._current_lock:
             for claim in claims:
                 self._held.pop(claim.token, None)

@@ -68,15 +68,6 @@ def _seconds(seconds: float) -> timedelta:
     return found
 
 
-class _Lease:
-    __slots__ = ("expires_at", "token", "worker_id")
-
-    def __init__(self, token: str, worker_id: str, expires_at: datetime) -> None:
-        self.token = token
-        self.worker_id = worker_id
-        self.expires_at = expires_at
-
-
 class _Tally:
     """Counters and jobs per status (of one queue, or of one tenant)."""
 
@@ -149,7 +140,8 @@ class InMemoryBackend:
         self._queues: dict[str, _QueueIndex] = {}
         self._sched_seq: dict[str, int] = {}  # the live heap entry of each waiting job
         self._seq = itertools.count()
-        self._leases: dict[str, _Lease] = {}
+        # job id -> the claim holding its lease (token, owner, expiry), replaced on renewal
+        self._leases: dict[str, Claim] = {}
         self._dead: dict[str, None] = {}  # insertion-ordered set
         self._counters = empty_counters()
         self._tenants: dict[str, _Tally] = {}
@@ -198,8 +190,9 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None:
                 return None
-            self._promote_queue(index, now)
-            job_id = self._pop_ready(index, tenant_groups(tenants))
+            if index.scheduled and index.scheduled[0][0] <= now:
+                self._promote_queue(index, now)
+            job_id = self._pop_ready(index, None if tenants is None else tenant_groups(tenants))
             if job_id is None:
                 return None
             return self._claim(job_id, worker_id, now, now + _seconds(lease_seconds))
@@ -240,18 +233,19 @@ class InMemoryBackend:
             statuses = self._tenants[running.tenant_id].statuses
             statuses[_READY] -= 1
             statuses[JobStatus.RUNNING] += 1
-        token = f"{next(self._tokens):x}.{worker_id}"
-        self._leases[job_id] = _Lease(token, worker_id, expires)
-        return Claim(running, token, worker_id, expires)
+        claim = Claim(running, f"{next(self._tokens):x}.{worker_id}", worker_id, expires)
+        self._leases[job_id] = claim
+        return claim
 
     def heartbeat(
         self, claim: Claim, *, lease_seconds: float = 30.0, now: datetime | None = None
     ) -> Claim:
         """See JobQueue.heartbeat."""
         with self._lock:
-            lease = self._held(claim)
-            lease.expires_at = (now or self.clock.now()) + timedelta(seconds=lease_seconds)
-            return Claim(claim.job, claim.token, claim.worker_id, lease.expires_at)
+            self._held(claim)
+            expires = (now or self.clock.now()) + timedelta(seconds=lease_seconds)
+            renewed = self._leases[claim.job.id] = claim._replace(lease_expires_at=expires)
+            return renewed
 
     def heartbeat_many(
         self, claims: Sequence[Claim], *, lease_seconds: float = 30.0, now: datetime | None = None
@@ -321,7 +315,8 @@ class InMemoryBackend:
             expired = [
                 job_id
                 for job_id, lease in self._leases.items()
-                if lease.expires_at <= now and (queue is None or self._jobs[job_id].queue == queue)
+                if lease.lease_expires_at <= now
+                and (queue is None or self._jobs[job_id].queue == queue)
             ]
             reclaimed = []
             for job_id in expired:
@@ -569,7 +564,7 @@ class InMemoryBackend:
         except LeaseLostError:
             return None
 
-    def _held(self, claim: Claim) -> _Lease:
+    def _held(self, claim: Claim) -> Claim:
         lease = self._leases.get(claim.job.id)
         if lease is None or lease.token != claim.token:
             self._bump(claim.job, {"lease_lost": 1})
@@ -587,38 +582,52 @@ class InMemoryBackend:
     ) -> _QueueIndex:
         """Write `job`, keep status tallies, and bump the counters of the move; returns
         the job's queue index (for `_index`)."""
-        old = self._jobs.get(job.id)
-        index = self._index_for(job.queue)
-        tenant = None if job.tenant_id is None else self._tenant(job.tenant_id)
+        job_id = job.id
+        status = job.status
+        old = self._jobs.get(job_id)
+        index = self._queues.get(job.queue) or self._index_for(job.queue)
+        tenant_id = job.tenant_id
+        tenant = None if tenant_id is None else self._tenant(tenant_id)
         if old is not None:
             home = index if old.queue == job.queue else self._index_for(old.queue)
             home.statuses[old.status] -= 1
             if old.tenant_id is not None:
-                self._tenant(old.tenant_id).statuses[old.status] -= 1
-        if self.keep_finished == 0 and job.status in _FORGETTABLE:
-            self._jobs.pop(job.id, None)  # nothing finished is kept: forget it at once
+                home_tenant = tenant if old.tenant_id == tenant_id else self._tenant(old.tenant_id)
+                assert home_tenant is not None
+                home_tenant.statuses[old.status] -= 1
+        if status in _FORGETTABLE and self.keep_finished is not None:
+            if self.keep_finished == 0:
+                self._jobs.pop(job_id, None)  # nothing finished is kept: forget it at once
+            else:
+                self._keep(job, index, tenant)
+                self._forget_oldest_finished(job_id)
         else:
-            self._jobs[job.id] = job
-            index.statuses[job.status] += 1
-            if tenant is not None:
-                tenant.statuses[job.status] += 1
-            if self.keep_finished is not None and job.status in _FORGETTABLE:
-                self._forget_oldest_finished(job.id)
+            self._keep(job, index, tenant)
         if count:
-            key = (before, job.status, reclaimed)
+            key = (before, status, reclaimed)
             delta = _DELTAS.get(key)
             if delta is None:
                 delta = _DELTAS[key] = tuple(
                     transition_counts(before, job, reclaimed=reclaimed).items()
                 )
             if delta:
-                counters = [self._counters, index.counters]
+                into = self._counters
+                ours = index.counters
+                for name, n in delta:
+                    into[name] += n
+                    ours[name] += n
                 if tenant is not None:
-                    counters.append(tenant.counters)
-                for into in counters:
+                    theirs = tenant.counters
                     for name, n in delta:
-                        into[name] += n
+                        theirs[name] += n
         return index
+
+    def _keep(self, job: Job, index: _QueueIndex, tenant: _Tally | None) -> None:
+        """Hold `job` and count it in its status (lock held)."""
+        self._jobs[job.id] = job
+        index.statuses[job.status] += 1
+        if tenant is not None:
+            tenant.statuses[job.status] += 1
 
     def _tenant(self, tenant_id: str) -> _Tally:
         tally = self._tenants.get(tenant_id)

@@ -21,7 +21,7 @@ import random
 from datetime import datetime
 
 from jobkit.core.errors import InvalidTransitionError
-from jobkit.core.model import Job, JobError, JobStatus, json_roundtrip
+from jobkit.core.model import Job, JobError, JobStatus, evolved, json_roundtrip
 from jobkit.core.retry import RetryPolicy
 
 P, S, R, C, RT, D, X = (
@@ -52,19 +52,27 @@ WORKER_LOST = "WorkerLost"
 
 def start(job: Job, now: datetime) -> Job:
     """A running copy of a pending job: `started_at` = now, result and finish cleared."""
-    _check(job, "start")
-    return job.evolve(status=R, started_at=now, finished_at=None, result=None, updated_at=now)
+    if job.status is not P:  # the one allowed source, checked inline (hot path)
+        _check(job, "start")
+    return evolved(
+        job,
+        {"status": R, "started_at": now, "finished_at": None, "result": None, "updated_at": now},
+    )
 
 
 def complete(job: Job, result: object, now: datetime) -> Job:
     """A completed copy of a running job holding `result` (must be JSON)."""
-    _check(job, "complete")
-    return job.evolve(
-        status=C,
-        result=json_roundtrip("result", result),
-        error=None,
-        finished_at=now,
-        updated_at=now,
+    if job.status is not R:  # the one allowed source, checked inline (hot path)
+        _check(job, "complete")
+    return evolved(
+        job,
+        {
+            "status": C,
+            "result": result if result is None else json_roundtrip("result", result),
+            "error": None,
+            "finished_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -83,19 +91,25 @@ def fail(
     `retrying` with `retry_count + 1` and `run_at = now + policy.delay(retry_count + 1)`.
     Otherwise it is `dead`. The error is kept either way.
     """
-    _check(job, "fail")
+    if job.status is not R:  # the one allowed source, checked inline (hot path)
+        _check(job, "fail")
     if will_retry(job, retryable=retryable):
         n = job.retry_count + 1
-        return job.evolve(
-            status=RT,
-            retry_count=n,
-            run_at=now + policy.delay(n, rng),
-            error=error,
-            result=None,
-            finished_at=now,
-            updated_at=now,
+        return evolved(
+            job,
+            {
+                "status": RT,
+                "retry_count": n,
+                "run_at": now + policy.delay(n, rng),
+                "error": error,
+                "result": None,
+                "finished_at": now,
+                "updated_at": now,
+            },
         )
-    return job.evolve(status=D, error=error, result=None, finished_at=now, updated_at=now)
+    return evolved(
+        job, {"status": D, "error": error, "result": None, "finished_at": now, "updated_at": now}
+    )
 
 
 def will_retry(job: Job, *, retryable: bool = True) -> bool:
@@ -114,27 +128,36 @@ def reclaim(job: Job, now: datetime, max_reclaims: int) -> Job:
             f"the worker running this job was lost {count} times (limit {max_reclaims}); "
             "the job may crash its worker. Inspect it, then retry_dead() it.",
         )
-        return job.evolve(status=D, reclaim_count=count, error=err, finished_at=now, updated_at=now)
-    return job.evolve(status=P, reclaim_count=count, run_at=now, updated_at=now)
+        return evolved(
+            job,
+            {
+                "status": D,
+                "reclaim_count": count,
+                "error": err,
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+    return evolved(job, {"status": P, "reclaim_count": count, "run_at": now, "updated_at": now})
 
 
 def release(job: Job, now: datetime) -> Job:
     """A claimed job whose handler never ran goes back to pending (a worker stopping
     with a prefetched batch): no attempt used, nothing counted, `started_at` cleared."""
     _check(job, "release")
-    return job.evolve(status=P, started_at=None, updated_at=now)
+    return evolved(job, {"status": P, "started_at": None, "updated_at": now})
 
 
 def promote(job: Job, now: datetime) -> Job:
     """A scheduled or retrying job whose time has come becomes pending."""
     _check(job, "promote")
-    return job.evolve(status=P, updated_at=now)
+    return evolved(job, {"status": P, "updated_at": now})
 
 
 def cancel(job: Job, now: datetime) -> Job:
     """A job that has not started (pending, scheduled or retrying) becomes cancelled."""
     _check(job, "cancel")
-    return job.evolve(status=X, finished_at=now, updated_at=now)
+    return evolved(job, {"status": X, "finished_at": now, "updated_at": now})
 
 
 def retry_dead(job: Job, now: datetime) -> Job:
@@ -143,7 +166,9 @@ def retry_dead(job: Job, now: datetime) -> Job:
     The last error is kept for reference until the next attempt finishes.
     """
     _check(job, "retry_dead")
-    return job.evolve(status=P, retry_count=0, reclaim_count=0, run_at=now, updated_at=now)
+    return evolved(
+        job, {"status": P, "retry_count": 0, "reclaim_count": 0, "run_at": now, "updated_at": now}
+    )
 
 
 def is_due(job: Job, now: datetime) -> bool:

@@ -263,11 +263,7 @@ class Job:
         and this runs twice per processed job."""
         if not _FIELD_SET.issuperset(changes):
             raise TypeError(f"Job has no field(s) {sorted(changes.keys() - _FIELD_SET)}")
-        new = _new_object(Job)
-        state = new.__dict__
-        state.update(self.__dict__)
-        state.update(changes)
-        return new
+        return evolved(self, changes)
 
 
 #: Statuses in which the latest attempt has not been counted in retry_count.
@@ -276,6 +272,16 @@ _ATTEMPT_USED = frozenset({JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.DEA
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Job))
 _new_object = object.__new__
 _FIELD_SET = frozenset(JOB_FIELDS)
+
+
+def evolved(job: Job, changes: Mapping[str, Any]) -> Job:
+    """`job.evolve(**changes)` for callers whose field names are fixed in code (the
+    lifecycle, the simulator): no field-name check, one call less per transition."""
+    new = _new_object(Job)
+    state = new.__dict__
+    state.update(job.__dict__)
+    state.update(changes)
+    return new
 
 
 def build_job(

@@ -142,6 +142,28 @@ def test_advance_is_thread_safe():
     assert clock.now() == START + threads_n * steps * timedelta(seconds=1, microseconds=1)
 
 
+def test_now_read_while_another_thread_advances_never_goes_back():
+    """`now()` reads without the lock (one reference read): readers racing the writers
+    see each written time whole, in order."""
+    clock = FakeClock()
+    seen: list[datetime] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(clock.now())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for _ in range(20_000):
+        clock.advance(timedelta(microseconds=1))
+    done.set()
+    reader.join(timeout=30)
+    assert seen == sorted(seen)
+    assert all(START <= t <= START + timedelta(microseconds=20_000) for t in seen)
+    assert clock.now() == START + timedelta(microseconds=20_000)
+
+
 def test_fake_clock_repr():
     assert repr(FakeClock()) == "FakeClock(2026-01-01T00:00:00+00:00)"
 

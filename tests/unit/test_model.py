@@ -25,6 +25,7 @@ from jobkit.core.model import (
     JobStatus,
     Priority,
     build_job,
+    evolved,
 )
 from jobkit.core.retry import RetryPolicy
 from jobkit.kit import create_job
@@ -456,6 +457,16 @@ def test_evolve_returns_a_changed_copy():
     assert job.status is JobStatus.PENDING
     assert job.started_at is None
     assert moved.id == job.id
+
+
+def test_evolve_refuses_unknown_fields_and_evolved_matches_it():
+    job = make()
+    with pytest.raises(TypeError, match="no field"):
+        job.evolve(stauts=JobStatus.RUNNING)
+    changes = {"status": JobStatus.RUNNING, "started_at": NOW, "updated_at": NOW}
+    assert evolved(job, changes) == job.evolve(**changes)
+    assert job.status is JobStatus.PENDING  # the original is untouched
+    assert evolved(job, {}) == job and evolved(job, {}) is not job
 
 
 def test_to_dict_shape():

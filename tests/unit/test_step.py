@@ -540,3 +540,12 @@ def test_policy_for_prefers_the_registration(kit: jobkit.JobKit) -> None:
     assert step.policy_for(kit.registry, mine, fallback) is own
     assert step.policy_for(kit.registry, plain, fallback) is fallback
     assert step.policy_for(kit.registry, ghost, fallback) is fallback
+
+
+def test_an_outcome_is_immutable_and_compares_by_value() -> None:
+    ok = step.Outcome.success({"n": 1})
+    assert ok == step.Outcome(True, {"n": 1}) and ok.ok and ok.error is None
+    with pytest.raises(AttributeError):
+        ok.ok = False  # type: ignore[misc]
+    failed = step.Outcome.failure(jobkit.JobError("Boom", "no"), retryable=False)
+    assert (failed.ok, failed.retryable, failed.error.type) == (False, False, "Boom")
