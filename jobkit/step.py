@@ -155,7 +155,7 @@ def run(registry: Registry, job: Job, tenant_context: TenantContext | None = Non
         _current_job.reset(job_token)
     if isinstance(value, Failure):
         return Outcome.failure(JobError(value.type, value.message), retryable=value.retryable)
-    return Outcome.success(value)
+    return Outcome(True, value)
 
 
 def _call(fn: Any, job: Job) -> Any:

@@ -259,7 +259,8 @@ class InMemoryBackend:
     def ack(self, claim: Claim, outcome: Job, *, now: datetime | None = None) -> Job:
         """See JobQueue.ack."""
         with self._lock:
-            self._held(claim)
+            if self._leases.get(claim.job.id) is not claim:  # the lease is this very claim
+                self._held(claim)  # unless renewed, or lost: compare tokens
             check_outcome(claim, outcome)
             return self._record(outcome)
 
