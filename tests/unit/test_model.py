@@ -26,6 +26,7 @@ from jobkit.core.model import (
     Priority,
     build_job,
     evolved,
+    loads,
 )
 from jobkit.core.retry import RetryPolicy
 from jobkit.kit import create_job
@@ -792,3 +793,37 @@ def test_json_text_is_the_dict_whichever_codec_writes_it(job: Job) -> None:
 def test_json_keeps_ints_beyond_64_bits() -> None:
     job = make(args={"n": 2**70})
     assert Job.from_json(job.to_json()).args == {"n": 2**70}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        2**64 - 1,  # the largest integer orjson reads exactly
+        2**64,
+        -(2**63),
+        -(2**63) - 1,
+        10**40,
+        {"deep": [1, {"n": -(10**30)}]},
+        [1.5, 1e300, -1e300, 2**70],
+    ],
+)
+def test_loads_keeps_integers_of_any_size_exact(value):
+    text = json.dumps({"args": {"v": value}, "x": 1})
+    for raw in (text, text.encode()):
+        parsed = loads(raw)
+        assert parsed == json.loads(text)
+        assert repr(parsed) == repr(json.loads(text))  # ints stay ints, floats floats
+
+
+def test_a_job_with_huge_integers_round_trips_through_json():
+    job = make(args={"id": 2**80, "ids": [2**64, -(2**70)], "f": 1e19})
+    back = Job.from_json(job.to_json())
+    assert back == job and type(back.args["id"]) is int and type(back.args["f"]) is float
+
+
+def test_loads_reads_deeply_nested_json():
+    text = "[" * 900 + "2e19" + "]" * 900  # deeper than a walk of the parsed value can go
+    parsed = loads(text)
+    for _ in range(900):
+        (parsed,) = parsed
+    assert parsed == 2e19
