@@ -429,7 +429,7 @@ def _huge_in(value: Any) -> bool:
         return bool(value >= _HUGE or value <= -_HUGE)
     else:
         return False
-    for item in items:
+    for item in items:  # noqa: SIM110 (a plain loop: any() over a generator is slower)
         if type(item) not in _NOT_CONTAINERS and _huge_in(item):
             return True
     return False
