@@ -53,7 +53,7 @@ _T = TypeVar("_T")
 _FORGETTABLE = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})  # see keep_finished
 #: (before, after status, reclaimed) -> counter increments (transition_counts, memoised:
 #: it depends on nothing else, and _store runs for every move of every job)
-_DELTAS: dict[tuple[JobStatus | None, JobStatus, bool], tuple[tuple[str, int], ...]] = {}
+_DELTAS: dict[tuple[JobStatus | None, JobStatus, bool], dict[str, int]] = {}
 
 
 _LEASES: dict[float, timedelta] = {}
@@ -190,8 +190,7 @@ class InMemoryBackend:
             index = self._queues.get(queue)
             if index is None:
                 return None
-            if index.scheduled and index.scheduled[0][0] <= now:
-                self._promote_queue(index, now)
+            self._promote_queue(index, now)
             job_id = self._pop_ready(index, None if tenants is None else tenant_groups(tenants))
             if job_id is None:
                 return None
@@ -259,8 +258,7 @@ class InMemoryBackend:
     def ack(self, claim: Claim, outcome: Job, *, now: datetime | None = None) -> Job:
         """See JobQueue.ack."""
         with self._lock:
-            if self._leases.get(claim.job.id) is not claim:  # the lease is this very claim
-                self._held(claim)  # unless renewed, or lost: compare tokens
+            self._held(claim)
             check_outcome(claim, outcome)
             return self._record(outcome)
 
@@ -586,7 +584,7 @@ class InMemoryBackend:
         job_id = job.id
         status = job.status
         old = self._jobs.get(job_id)
-        index = self._queues.get(job.queue) or self._index_for(job.queue)
+        index = self._index_for(job.queue)
         tenant_id = job.tenant_id
         tenant = None if tenant_id is None else self._tenant(tenant_id)
         if old is not None:
@@ -608,19 +606,9 @@ class InMemoryBackend:
             key = (before, status, reclaimed)
             delta = _DELTAS.get(key)
             if delta is None:
-                delta = _DELTAS[key] = tuple(
-                    transition_counts(before, job, reclaimed=reclaimed).items()
-                )
+                delta = _DELTAS[key] = transition_counts(before, job, reclaimed=reclaimed)
             if delta:
-                into = self._counters
-                ours = index.counters
-                for name, n in delta:
-                    into[name] += n
-                    ours[name] += n
-                if tenant is not None:
-                    theirs = tenant.counters
-                    for name, n in delta:
-                        theirs[name] += n
+                self._add_counts(delta, index, tenant)
         return index
 
     def _keep(self, job: Job, index: _QueueIndex, tenant: _Tally | None) -> None:
@@ -652,10 +640,15 @@ class InMemoryBackend:
             self._tenant(job.tenant_id).statuses[job.status] += delta
 
     def _bump(self, job: Job, delta: dict[str, int]) -> None:
+        tenant = None if job.tenant_id is None else self._tenant(job.tenant_id)
+        self._add_counts(delta, self._index_for(job.queue), tenant)
+
+    def _add_counts(self, delta: dict[str, int], index: _QueueIndex, tenant: _Tally | None) -> None:
+        """Add counter increments to the global counters, the queue's and the tenant's."""
         add_counts(self._counters, delta)
-        add_counts(self._index_for(job.queue).counters, delta)
-        if job.tenant_id is not None:
-            add_counts(self._tenant(job.tenant_id).counters, delta)
+        add_counts(index.counters, delta)
+        if tenant is not None:
+            add_counts(tenant.counters, delta)
 
     def _index(self, job: Job, *, front: bool = False, index: _QueueIndex | None = None) -> None:
         """Put a stored job where its status says: ready, scheduled or dead letters

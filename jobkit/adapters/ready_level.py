@@ -192,9 +192,7 @@ class ReadyLevel:
         """Drop a group without ready jobs; back to one deque if one group is left."""
         self.fronts.pop(group, None)
         del self.groups[group]
-        if len(self.groups) == 1:
-            (self.solo,) = self.groups.values()
-            self.heads, self.fronts = [], {}
+        self._solo_if_one()
 
     def _build_heads(self) -> None:
         """From one group to several: the heap of the groups' fronts."""
@@ -205,6 +203,10 @@ class ReadyLevel:
                 self._represent(group, dq[0])
             elif len(self.groups) > 1:
                 del self.groups[group]
+        self._solo_if_one()
+
+    def _solo_if_one(self) -> None:
+        """With one group left, its deque is the level again (no heap of heads)."""
         if len(self.groups) == 1:
             (self.solo,) = self.groups.values()
             self.heads, self.fronts = [], {}
