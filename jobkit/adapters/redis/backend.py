@@ -253,7 +253,7 @@ class RedisBackend:
 
     def _enqueue_chunk(self, queues: list[str], jobs: Sequence[Job]) -> None:
         block = {q: i for i, q in enumerate(queues, start=1)}
-        args: list[Any] = [len(jobs)]
+        args: list[Any] = [len(jobs), *queues]
         for job in jobs:
             args += (
                 block[job.queue],
@@ -263,7 +263,6 @@ class RedisBackend:
                 to_us(job.run_at),
                 to_us(job.created_at),
                 job.to_json(),
-                job.queue,
                 job.tenant_id or "",
             )
         reply = self._run("enqueue", queues, args)

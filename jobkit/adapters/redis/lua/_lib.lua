@@ -183,23 +183,39 @@ local function new_pushes()
   return {levels = {}, order = {}}
 end
 
+-- P.levels[g][rank]: a level's head, its groups' tails and keys, its pushes
 local function level_of(P, g, rank)
-  local k = g .. ':' .. rank
-  local L = P.levels[k]
+  local by_rank = P.levels[g]
+  if not by_rank then
+    by_rank = {}
+    P.levels[g] = by_rank
+  end
+  local L = by_rank[rank]
   if not L then
     local head = edge_round(ready_key(g, rank), 0)
-    L = {g = g, rank = rank, head = head or 0, empty = head == nil, tails = {}, pushes = {}}
-    P.levels[k] = L
+    L = {g = g, rank = rank, head = head or 0, empty = head == nil, tails = {}, keys = {},
+         ids = {}, rounds = {}, groups = {}}  -- the pushes, in order
+    by_rank[rank] = L
     P.order[#P.order + 1] = L
   end
   return L
+end
+
+-- the key of a tenant group's ready set (tenant false: no tenant), named once per batch
+local function level_group_key(L, group)
+  local k = L.keys[group]
+  if not k then
+    k = group_key(L.g, L.rank, group)
+    L.keys[group] = k
+  end
+  return k
 end
 
 local function push(P, g, id, rank, tenant, front)
   local L = level_of(P, g, rank)
   local group = tenant or false
   local tail = L.tails[group]  -- the group's highest round, false if it has no job
-  if tail == nil then tail = edge_round(group_key(g, rank, tenant), -1) or false end
+  if tail == nil then tail = edge_round(level_group_key(L, group), -1) or false end
   local round
   if front then
     round = L.head - 1
@@ -215,29 +231,32 @@ local function push(P, g, id, rank, tenant, front)
     L.head, L.empty = round, false
   end
   L.tails[group] = (tail and tail > round) and tail or round
-  L.pushes[#L.pushes + 1] = {id, round, tenant}
+  local count = #L.ids + 1
+  L.ids[count], L.rounds[count], L.groups[count] = id, round, group
 end
 
 local function flush_pushes(P)
   for _, L in ipairs(P.order) do
-    local count = #L.pushes
+    local ids, rounds, of_group = L.ids, L.rounds, L.groups
+    local count = #ids
     if count > 0 then
-      local last = redis.call('HINCRBY', key(L.g, K_SEQ), L.rank, count)
+      local first = redis.call('HINCRBY', key(L.g, K_SEQ), L.rank, count) - count
       local level, groups = {}, {}
-      for i, entry in ipairs(L.pushes) do
-        local id, tenant = entry[1], entry[3]
-        local score = us(entry[2] * SEQ_SPAN + (last - count + i) % SEQ_SPAN)
-        level[#level + 1], level[#level + 2] = score, id
-        local k = group_key(L.g, L.rank, tenant)
-        local members = groups[k]
+      for i = 1, count do
+        local id, group = ids[i], of_group[i]
+        local score = us(rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN)
+        level[2 * i - 1], level[2 * i] = score, id
+        local members = groups[group]
         if not members then
           members = {}
-          groups[k] = members
+          groups[group] = members
         end
         members[#members + 1], members[#members + 2] = score, id
       end
       call_many('ZADD', ready_key(L.g, L.rank), level)
-      for k, members in pairs(groups) do call_many('ZADD', k, members) end
+      for group, members in pairs(groups) do
+        call_many('ZADD', level_group_key(L, group), members)
+      end
     end
   end
 end

@@ -1,50 +1,55 @@
 -- enqueue: store new pending or scheduled jobs, all or none (enqueue and enqueue_many).
 -- The checks read each hash once per batch and the writes go in one command per key
--- (bodies, states, created, tenants, scheduled, ready sets, directory).
+-- (bodies, states, created, tenants, scheduled, ready sets, directory); counters and
+-- tallies are summed per queue block and tenant, and counted once per batch.
 -- KEYS   : one queue block per queue in the batch, then the global block (see _lib.lua)
--- ARGV   : 1 flags, 2 queue blocks, 3 job count n, then per job 9 values:
---          block number, id, status (pending|scheduled), priority rank, run_at µs,
---          created_at µs, job JSON, queue name, tenant ('' = none)
+-- ARGV   : 1 flags, 2 queue blocks, 3 job count n, then each block's queue name, then
+--          per job 8 values: block number, id, status (pending|scheduled), priority
+--          rank, run_at µs, created_at µs, job JSON, tenant ('' = none)
 -- Returns (then deltas, tenant deltas, as every script):
 --          {'OK'}       every job stored;
 --          {'SAME'}     every job is already stored exactly so, untouched since (a
 --                       retried call whose first reply was lost): nothing written;
 --          {'DUP', id}  a job with that id exists: nothing written.
 local n = tonumber(ARGV[3])
-local FIELDS = 9
+local FIELDS = 8
+local FIRST = 4 + NGROUPS  -- ARGV index of job 1's first value
 local function arg(i, k)  -- value k (0-based, as above) of job i (1-based)
-  return ARGV[4 + (i - 1) * FIELDS + k]
+  return ARGV[FIRST + (i - 1) * FIELDS + k]
 end
 
--- per queue block: its jobs' positions; a list per block and key of values to write
-local positions, writes = {}, {}
+-- a list per queue block and key of values to write; the ids in order
+local writes, ids = {}, {}
 for i = 1, n do
   local g = tonumber(arg(i, 0))
-  if not positions[g] then
-    positions[g] = {}
+  if not writes[g] then
     writes[g] = {bodies = {}, states = {}, created = {}, tenants = {}, scheduled = {}}
   end
-  positions[g][#positions[g] + 1] = i
+  ids[i] = arg(i, 1)
 end
 
--- the stored body of each id (its queue's) and, standalone, whether any queue has it
-local stored, known = {}, {}
-for g, list in pairs(positions) do
-  local ids = {}
-  for j, i in ipairs(list) do ids[j] = arg(i, 1) end
-  for j, body in ipairs(hmget_many(key(g, K_JOBS), ids)) do stored[list[j]] = body end
-end
-if GLOBAL and n > 0 then
-  local ids = {}
-  for i = 1, n do ids[i] = arg(i, 1) end
-  known = hmget_many(gkey(G_DIRECTORY), ids)
+-- which ids are stored already: standalone, the directory knows every queue's ids;
+-- on Cluster each queue's own hash is asked (the caller checked the other queues)
+local found = {}
+if GLOBAL then
+  if n > 0 then found = hmget_many(gkey(G_DIRECTORY), ids) end
+else
+  for g in pairs(writes) do
+    local mine, at = {}, {}
+    for i = 1, n do
+      if tonumber(arg(i, 0)) == g then mine[#mine + 1], at[#at + 1] = ids[i], i end
+    end
+    for j, body in ipairs(hmget_many(key(g, K_JOBS), mine)) do found[at[j]] = body end
+  end
 end
 local existing, same = nil, 0
 for i = 1, n do
-  if stored[i] or known[i] then
-    existing = existing or arg(i, 1)
-    local state = redis.call('HGET', key(tonumber(arg(i, 0)), K_STATE), arg(i, 1))
-    if stored[i] == arg(i, 6) and state == arg(i, 2) .. ':' .. arg(i, 3) then
+  if found[i] then
+    existing = existing or ids[i]
+    local g = tonumber(arg(i, 0))
+    local body = redis.call('HGET', key(g, K_JOBS), ids[i])
+    local state = redis.call('HGET', key(g, K_STATE), ids[i])
+    if body == arg(i, 6) and state == arg(i, 2) .. ':' .. arg(i, 3) then
       same = same + 1
     end
   end
@@ -52,27 +57,45 @@ end
 if n > 0 and same == n then return reply({'SAME'}) end
 if existing then return reply({'DUP', existing}) end
 
+-- the main loop: per job, table appends only; names and counts are settled after it
 local P, directory, queues, woken = new_pushes(), {}, {}, {}
+local counts = {}  -- counts[g][tenant or false][status] = jobs
 for i = 1, n do
-  local g, id, status, rank = tonumber(arg(i, 0)), arg(i, 1), arg(i, 2), tonumber(arg(i, 3))
-  local tenant = arg(i, 8) ~= '' and arg(i, 8)
+  local b = FIRST + (i - 1) * FIELDS
+  local g, id, status, rank = tonumber(ARGV[b]), ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local tenant = ARGV[b + 7]
+  if tenant == '' then tenant = false end
   local w = writes[g]
-  w.bodies[#w.bodies + 1], w.bodies[#w.bodies + 2] = id, arg(i, 6)
-  w.states[#w.states + 1], w.states[#w.states + 2] = id, status .. ':' .. rank
-  w.created[#w.created + 1], w.created[#w.created + 2] = arg(i, 5), id
+  local bodies, states = w.bodies, w.states
+  local m = #bodies
+  bodies[m + 1], bodies[m + 2] = id, ARGV[b + 6]
+  states[m + 1], states[m + 2] = id, status .. ':' .. rank
+  local created = w.created
+  created[m + 1], created[m + 2] = ARGV[b + 5], id
   if tenant then w.tenants[#w.tenants + 1], w.tenants[#w.tenants + 2] = id, tenant end
   if status == 'pending' then
-    push(P, g, id, rank, tenant, false)
+    push(P, g, id, tonumber(rank), tenant, false)
     woken[g] = true
   else
-    w.scheduled[#w.scheduled + 1], w.scheduled[#w.scheduled + 2] = arg(i, 4), id
+    w.scheduled[#w.scheduled + 1], w.scheduled[#w.scheduled + 2] = ARGV[b + 4], id
   end
-  tally(g, nil, status, tenant)
-  bump(g, COUNTER.enqueued, 1, tenant)
-  if GLOBAL then
-    directory[#directory + 1], directory[#directory + 2] = id, arg(i, 7)
-    queues[arg(i, 7)] = true
+  local by_tenant = counts[g]
+  if not by_tenant then
+    by_tenant = {}
+    counts[g] = by_tenant
   end
+  add(by_tenant, tenant, status, 1)
+  if GLOBAL then directory[#directory + 1], directory[#directory + 2] = id, ARGV[3 + g] end
+end
+for g, by_tenant in pairs(counts) do
+  for tenant, statuses in pairs(by_tenant) do
+    for status, jobs in pairs(statuses) do
+      add(TALLY, g, status, jobs)
+      if tenant then add(TTALLY, tenant, status, jobs) end
+      bump(g, COUNTER.enqueued, jobs, tenant)
+    end
+  end
+  queues[ARGV[3 + g]] = true
 end
 for g, w in pairs(writes) do
   call_many('HSET', key(g, K_JOBS), w.bodies)
