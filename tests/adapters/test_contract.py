@@ -204,6 +204,34 @@ class TestEnqueueMany:
         assert drain(backend) == [jobs[3].id, jobs[1].id, jobs[0].id, jobs[2].id]
         assert backend.stats()["enqueued"] == 4
 
+    def test_mixed_batch_counts_per_queue_tenant_and_status(self, backend, make_job) -> None:
+        """One call over two queues, two tenants and none, pending and scheduled: each
+        job counted once, in its queue, its tenant and the totals."""
+        batch = [
+            make_job(tenant_id="acme"),
+            make_job(queue="other", tenant_id="acme", delay=30),
+            make_job(),
+            make_job(tenant_id="globex", priority="high"),
+            make_job(queue="other"),
+            make_job(tenant_id="acme", delay=5),
+            make_job(queue="other", tenant_id="globex"),
+        ]
+        assert backend.enqueue_many(batch) == batch
+        assert all(backend.get(j.id) == j for j in batch)
+        expect_counters(backend.stats(), enqueued=7)
+        expect_counters(backend.queue_stats("default"), enqueued=4)
+        expect_counters(backend.queue_stats("other"), enqueued=3)
+        expect_counters(backend.tenant_stats("acme"), enqueued=3)
+        expect_counters(backend.tenant_stats("globex"), enqueued=2)
+        assert backend.stats().statuses == statuses(pending=5, scheduled=2)
+        assert backend.queue_stats("default").statuses == statuses(pending=3, scheduled=1)
+        assert backend.queue_stats("other").statuses == statuses(pending=2, scheduled=1)
+        assert backend.tenant_stats("acme").statuses == statuses(pending=1, scheduled=2)
+        assert backend.tenant_stats("globex").statuses == statuses(pending=2)
+        assert sorted(backend.queues()) == ["default", "other"]
+        assert drain(backend) == [batch[3].id, batch[0].id, batch[2].id]
+        assert drain(backend, "other") == [batch[4].id, batch[6].id]
+
     def test_empty_batch(self, backend) -> None:
         assert backend.enqueue_many([]) == []
         assert backend.stats()["enqueued"] == 0

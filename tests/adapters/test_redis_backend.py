@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 import jobkit
-from jobkit.adapters.redis import RedisBackend, ServerClock
+from jobkit.adapters.redis import RedisBackend, ServerClock, scripts
 from jobkit.adapters.redis.keys import QUEUE_KEYS
 from jobkit.clock import FakeClock
 from jobkit.core import lifecycle
@@ -19,7 +19,7 @@ from jobkit.core.errors import InvalidJobError, InvalidUrlError
 from jobkit.core.model import JobStatus, build_job
 from jobkit.core.stats import COUNTERS
 from jobkit.kit import JobKit
-from tests.adapters.backends import make_fakeredis, redis_client, unique_prefix
+from tests.adapters.backends import REDIS_URL, make_fakeredis, redis_client, unique_prefix
 
 
 @pytest.fixture(params=["fakeredis", "redis"])
@@ -114,6 +114,59 @@ def test_scripts_survive_a_flushed_script_cache(
     assert [b.ack(c, lifecycle.complete(c.job, 1, clock.now())).status for c in claims] == [
         JobStatus.COMPLETED
     ] * 2
+
+
+def test_script_runner_packs_on_plain_pooled_clients_only() -> None:
+    """The packed call path serves a pooled `redis.Redis` with hiredis; fakeredis and a
+    single-connection client keep redis-py's own command path."""
+    import fakeredis
+    import redis
+
+    plain = redis_client()
+    single = redis.Redis.from_url(REDIS_URL, single_connection_client=True)
+    try:
+        assert scripts.Runner(plain)._pool is plain.connection_pool
+        assert scripts.Runner(single)._pool is None
+        assert scripts.Runner(fakeredis.FakeRedis())._pool is None
+    finally:
+        plain.close()
+        single.close()
+
+
+def test_script_runner_replies_as_redis_py_does(clock: FakeClock, make_job) -> None:
+    """Both paths give the same reply, NOSCRIPT is answered with EVAL, a bad argument is
+    refused before anything is sent, and a dropped connection is reconnected."""
+    import redis
+
+    backend = RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
+    client = backend.client
+    runner = backend._scripts
+    assert runner._pool is not None
+    try:
+        keys = backend._keys_for(["default"])
+        args = [backend._global_flag, 1, str(10**15), 10]
+        assert runner("promote_due", keys, args) == scripts.run(client, "promote_due", keys, args)
+        client.script_flush()
+        assert runner("promote_due", keys, args)[0] == 0
+        assert client.script_exists(scripts.load("promote_due").sha) == [True]
+        with pytest.raises(redis.DataError):
+            runner("promote_due", keys, [backend._global_flag, 1, None, 10])
+        first = make_job()
+        backend.enqueue(first)
+        pooled = client.client_id()  # the pool's one idle connection, used next
+        admin = redis_client()
+        try:
+            admin.client_kill_filter(_id=pooled)
+        finally:
+            admin.close()
+        second = make_job()
+        backend.enqueue(second)  # the pooled connection was killed: retried on a new one
+        assert client.client_id() != pooled
+        assert [backend.get(j.id) for j in (first, second)] == [first, second]
+        assert backend.stats()["enqueued"] == 2
+    finally:
+        backend.clear()
+        backend.close()
 
 
 def test_without_a_clock_time_is_the_redis_servers() -> None:

@@ -160,6 +160,7 @@ class RedisBackend:
         # the scripts' ARGV[1]: global block present (standalone), tenants served fairly
         self._global_flag = ("0" if self.cluster else "1") + ("1" if self.fair else "0")
         self._script_keys: dict[str, list[str]] = {}  # queue -> KEYS of a one-queue call
+        self._scripts = scripts.Runner(client)
 
     # -- running scripts ---------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class RedisBackend:
                 keys = self._script_keys[queues[0]] = self._keys_for(queues)
         else:
             keys = self._keys_for(queues)
-        reply = scripts.run(self.client, name, keys, [self._global_flag, len(queues), *args])
+        reply = self._scripts(name, keys, [self._global_flag, len(queues), *args])
         *values, deltas, tenant_deltas = reply
         if self.cluster:
             self._apply_global(deltas, tenant_deltas=tenant_deltas)
@@ -255,13 +256,14 @@ class RedisBackend:
         block = {q: i for i, q in enumerate(queues, start=1)}
         args: list[Any] = [len(jobs), *queues]
         for job in jobs:
+            created = to_us(job.created_at)
             args += (
                 block[job.queue],
                 job.id,
                 job.status.value,
                 job.priority.rank,
-                to_us(job.run_at),
-                to_us(job.created_at),
+                created if job.run_at is job.created_at else to_us(job.run_at),
+                created,
                 job.to_json(),
                 job.tenant_id or "",
             )

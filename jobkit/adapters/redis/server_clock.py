@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,19 +19,18 @@ class ServerClock:
     def __init__(self, client: Any, *, resync: float = 30.0) -> None:
         self.client = client
         self.resync = resync
-        self._lock = threading.Lock()
-        self._base: datetime | None = None  # server time at _base_mono
-        self._base_mono = 0.0
+        # (server time, host monotonic time when the server had it); None before the
+        # first sync. One tuple, replaced whole, so a reader needs no lock.
+        self._base: tuple[datetime, float] | None = None
 
     def now(self) -> datetime:
         """The estimated server time, timezone-aware UTC."""
         mono = time.monotonic()
-        with self._lock:
-            base, base_mono = self._base, self._base_mono
-        if base is None or mono - base_mono >= self.resync:
-            base, base_mono = self._sync()
+        base = self._base
+        if base is None or mono - base[1] >= self.resync:
+            base = self._sync()
             mono = time.monotonic()
-        return base + timedelta(seconds=mono - base_mono)
+        return base[0] + timedelta(seconds=mono - base[1])
 
     def sleep(self, seconds: float) -> None:
         """Wait `seconds` of real time."""
@@ -43,10 +41,9 @@ class ServerClock:
         seconds, micros = self.client.time()
         received = time.monotonic()
         server = datetime.fromtimestamp(int(seconds), UTC) + timedelta(microseconds=int(micros))
-        mono = (sent + received) / 2
-        with self._lock:
-            self._base, self._base_mono = server, mono
-        return server, mono
+        base = (server, (sent + received) / 2)
+        self._base = base
+        return base
 
     def __repr__(self) -> str:
         return f"ServerClock(resync={self.resync})"

@@ -194,7 +194,7 @@ local function level_of(P, g, rank)
   if not L then
     local head = edge_round(ready_key(g, rank), 0)
     L = {g = g, rank = rank, head = head or 0, empty = head == nil, tails = {}, keys = {},
-         ids = {}, rounds = {}, groups = {}}  -- the pushes, in order
+         n = 0, ids = {}, rounds = {}, groups = {}}  -- the pushes, in order
     by_rank[rank] = L
     P.order[#P.order + 1] = L
   end
@@ -231,20 +231,21 @@ local function push(P, g, id, rank, tenant, front)
     L.head, L.empty = round, false
   end
   L.tails[group] = (tail and tail > round) and tail or round
-  local count = #L.ids + 1
+  local count = L.n + 1
+  L.n = count
   L.ids[count], L.rounds[count], L.groups[count] = id, round, group
 end
 
 local function flush_pushes(P)
   for _, L in ipairs(P.order) do
-    local ids, rounds, of_group = L.ids, L.rounds, L.groups
-    local count = #ids
+    local ids, rounds, of_group, count = L.ids, L.rounds, L.groups, L.n
     if count > 0 then
       local first = redis.call('HINCRBY', key(L.g, K_SEQ), L.rank, count) - count
       local level, groups = {}, {}
       for i = 1, count do
         local id, group = ids[i], of_group[i]
-        local score = us(rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN)
+        -- a number: Redis reads a score argument back to the same double
+        local score = rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN
         level[2 * i - 1], level[2 * i] = score, id
         local members = groups[group]
         if not members then
@@ -386,8 +387,9 @@ local function write_tenants()
 end
 
 -- write the summed counters and tallies; then the reply: the script's own values,
--- then the counter deltas it applied, then (Cluster) the per-tenant deltas for the
--- caller to apply. Every script ends here.
+-- then (Cluster) the global counter deltas and the per-tenant deltas for the caller to
+-- apply; standalone wrote them itself and returns two empty lists. Every script ends
+-- here.
 local function reply(values)
   add_lists()
   for g, counts in pairs(COUNTS) do
@@ -406,7 +408,10 @@ local function reply(values)
     end
     write_tenants()
   end
-  values[#values + 1] = DELTAS
-  values[#values + 1] = GLOBAL and {} or tenant_deltas()
+  if GLOBAL then
+    values[#values + 1], values[#values + 2] = {}, {}
+  else
+    values[#values + 1], values[#values + 2] = DELTAS, tenant_deltas()
+  end
   return values
 end

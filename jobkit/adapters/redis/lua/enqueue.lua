@@ -18,12 +18,12 @@ local function arg(i, k)  -- value k (0-based, as above) of job i (1-based)
   return ARGV[FIRST + (i - 1) * FIELDS + k]
 end
 
--- a list per queue block and key of values to write; the ids in order
+-- per queue block, a list per key of values to write (n: jobs so far); the ids in order
 local writes, ids = {}, {}
 for i = 1, n do
   local g = tonumber(arg(i, 0))
   if not writes[g] then
-    writes[g] = {bodies = {}, states = {}, created = {}, tenants = {}, scheduled = {}}
+    writes[g] = {n = 0, bodies = {}, states = {}, created = {}, tenants = {}, scheduled = {}}
   end
   ids[i] = arg(i, 1)
 end
@@ -66,12 +66,11 @@ for i = 1, n do
   local tenant = ARGV[b + 7]
   if tenant == '' then tenant = false end
   local w = writes[g]
-  local bodies, states = w.bodies, w.states
-  local m = #bodies
-  bodies[m + 1], bodies[m + 2] = id, ARGV[b + 6]
-  states[m + 1], states[m + 2] = id, status .. ':' .. rank
-  local created = w.created
-  created[m + 1], created[m + 2] = ARGV[b + 5], id
+  local m = 2 * w.n
+  w.n = w.n + 1
+  w.bodies[m + 1], w.bodies[m + 2] = id, ARGV[b + 6]
+  w.states[m + 1], w.states[m + 2] = id, status .. ':' .. rank
+  w.created[m + 1], w.created[m + 2] = ARGV[b + 5], id
   if tenant then w.tenants[#w.tenants + 1], w.tenants[#w.tenants + 2] = id, tenant end
   if status == 'pending' then
     push(P, g, id, tonumber(rank), tenant, false)
@@ -85,7 +84,7 @@ for i = 1, n do
     counts[g] = by_tenant
   end
   add(by_tenant, tenant, status, 1)
-  if GLOBAL then directory[#directory + 1], directory[#directory + 2] = id, ARGV[3 + g] end
+  if GLOBAL then directory[2 * i - 1], directory[2 * i] = id, ARGV[3 + g] end
 end
 for g, by_tenant in pairs(counts) do
   for tenant, statuses in pairs(by_tenant) do
