@@ -20,7 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import redis
 from redis.exceptions import DataError, NoScriptError
+from redis.utils import HIREDIS_AVAILABLE
 
 try:
     import hiredis
@@ -133,13 +135,9 @@ class Runner:
 def _can_pack(client: Any) -> bool:
     """True for a plain `redis.Redis` with its own pool (not one shared connection, not
     fakeredis or Cluster) when hiredis is there to pack and parse."""
-    if hiredis is None:
-        return False
-    import redis
-    from redis.utils import HIREDIS_AVAILABLE
-
     return (
-        HIREDIS_AVAILABLE
+        hiredis is not None
+        and HIREDIS_AVAILABLE
         and isinstance(client, redis.Redis)
         and type(client).__module__.startswith("redis.")
         and getattr(client, "connection", None) is None
