@@ -86,27 +86,24 @@ def load(name: str) -> Script:
 
 def run(client: Any, name: str, keys: list[str], args: list[Any]) -> Any:
     """Run script `name` atomically: EVALSHA, or EVAL when the server lacks it."""
-    script = load(name)
-    try:
-        return client.evalsha(script.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        return client.eval(script.source, len(keys), *keys, *args)
+    return Runner(client)(name, keys, args)
 
 
 class Runner:
     """Runs scripts on one client, as `run` does; on a plain pooled `redis.Redis` with
-    hiredis, through `_call_packed` (the same reply, errors and retries, less Python)."""
+    hiredis, EVALSHA goes through `_call_packed` (the same reply, errors and retries,
+    less Python)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self._pool = getattr(client, "connection_pool", None) if _can_pack(client) else None
+        self._pool = client.connection_pool if _can_pack(client) else None
 
     def __call__(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` over `keys` with `args`; its reply."""
-        if self._pool is None:
-            return run(self.client, name, keys, args)
         script = load(name)
         try:
+            if self._pool is None:
+                return self.client.evalsha(script.sha, len(keys), *keys, *args)
             return self._call_packed(("EVALSHA", script.sha, len(keys), *keys, *args))
         except NoScriptError:
             return self.client.eval(script.source, len(keys), *keys, *args)

@@ -18,14 +18,15 @@ local function arg(i, k)  -- value k (0-based, as above) of job i (1-based)
   return ARGV[FIRST + (i - 1) * FIELDS + k]
 end
 
--- per queue block, a list per key of values to write (n: jobs so far); the ids in order
-local writes, ids = {}, {}
+-- per queue block, a list per key of values to write (n: jobs so far); each job's
+-- block and id, in order
+local writes, blocks, ids = {}, {}, {}
 for i = 1, n do
   local g = tonumber(arg(i, 0))
   if not writes[g] then
     writes[g] = {n = 0, bodies = {}, states = {}, created = {}, tenants = {}, scheduled = {}}
   end
-  ids[i] = arg(i, 1)
+  blocks[i], ids[i] = g, arg(i, 1)
 end
 
 -- which ids are stored already: standalone, the directory knows every queue's ids;
@@ -37,7 +38,7 @@ else
   for g in pairs(writes) do
     local mine, at = {}, {}
     for i = 1, n do
-      if tonumber(arg(i, 0)) == g then mine[#mine + 1], at[#at + 1] = ids[i], i end
+      if blocks[i] == g then mine[#mine + 1], at[#at + 1] = ids[i], i end
     end
     for j, body in ipairs(hmget_many(key(g, K_JOBS), mine)) do found[at[j]] = body end
   end
@@ -46,7 +47,7 @@ local existing, same = nil, 0
 for i = 1, n do
   if found[i] then
     existing = existing or ids[i]
-    local g = tonumber(arg(i, 0))
+    local g = blocks[i]
     local body = redis.call('HGET', key(g, K_JOBS), ids[i])
     local state = redis.call('HGET', key(g, K_STATE), ids[i])
     if body == arg(i, 6) and state == arg(i, 2) .. ':' .. arg(i, 3) then
@@ -58,11 +59,12 @@ if n > 0 and same == n then return reply({'SAME'}) end
 if existing then return reply({'DUP', existing}) end
 
 -- the main loop: per job, table appends only; names and counts are settled after it
+-- (it reads ARGV by offset, not through arg(): one call less per value)
 local P, directory, queues, woken = new_pushes(), {}, {}, {}
 local counts = {}  -- counts[g][tenant or false][status] = jobs
 for i = 1, n do
   local b = FIRST + (i - 1) * FIELDS
-  local g, id, status, rank = tonumber(ARGV[b]), ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local g, id, status, rank = blocks[i], ids[i], ARGV[b + 2], ARGV[b + 3]
   local tenant = ARGV[b + 7]
   if tenant == '' then tenant = false end
   local w = writes[g]
