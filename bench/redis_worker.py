@@ -28,11 +28,13 @@ import jobkit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find bench
 from bench.peers.harness import throwaway_redis
 
+SCRIPT_CALLS = ("cmdstat_fcall", "cmdstat_evalsha", "cmdstat_eval")
+
 
 def counts(client: redis.Redis) -> tuple[int, int, int]:
     """(script calls, commands run inside or outside scripts, reads processed)."""
     stats = client.info("commandstats")
-    scripts = sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+    scripts = sum(v["calls"] for k, v in stats.items() if k in SCRIPT_CALLS)
     commands = sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
     reads = int(client.info("stats")["total_reads_processed"])
     return scripts, commands, reads

@@ -3,8 +3,11 @@ Redis server time, NOSCRIPT recovery, connection URLs and credential hygiene."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -101,19 +104,26 @@ def test_an_unreadable_body_is_quarantined_and_the_worker_goes_on(
     assert [j.id for j in b.find(limit=None)] == [jobs[0].id, jobs[2].id]
 
 
-def test_scripts_survive_a_flushed_script_cache(
+def test_scripts_survive_flushed_functions_and_script_cache(
     redis_backend: RedisBackend, make_job, clock: FakeClock
 ) -> None:
+    """FUNCTION FLUSH (or SCRIPT FLUSH) between calls: each call loads what it needs."""
     b = redis_backend
+
+    def flush() -> None:
+        b.client.function_flush()
+        b.client.script_flush()
+
     b.enqueue(make_job())
-    b.client.script_flush()
+    flush()
     b.enqueue(make_job())
-    b.client.script_flush()
+    flush()
     claims = b.dequeue_many("default", "w1", 2)
-    b.client.script_flush()
+    flush()
     assert [b.ack(c, lifecycle.complete(c.job, 1, clock.now())).status for c in claims] == [
         JobStatus.COMPLETED
     ] * 2
+    assert b._scripts.functions
 
 
 def test_script_runner_packs_on_plain_pooled_clients_only() -> None:
@@ -133,9 +143,14 @@ def test_script_runner_packs_on_plain_pooled_clients_only() -> None:
         single.close()
 
 
+def _client_id(conn) -> int:
+    conn.send_command("CLIENT", "ID")
+    return int(conn.read_response())
+
+
 def test_script_runner_replies_as_redis_py_does(clock: FakeClock, make_job) -> None:
-    """Both paths give the same reply, NOSCRIPT is answered with EVAL, a bad argument is
-    refused before anything is sent, and a dropped connection is reconnected."""
+    """Both paths give the same reply, a flushed library is loaded again, a bad argument
+    is refused before anything is sent, and a dropped connection is reconnected."""
     import redis
 
     backend = RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
@@ -146,24 +161,115 @@ def test_script_runner_replies_as_redis_py_does(clock: FakeClock, make_job) -> N
         keys = backend._keys_for(["default"])
         args = [backend._global_flag, 1, str(10**15), 10]
         assert runner("promote_due", keys, args) == scripts.run(client, "promote_due", keys, args)
-        client.script_flush()
+        client.function_flush()
         assert runner("promote_due", keys, args)[0] == 0
-        assert client.script_exists(scripts.load("promote_due").sha) == [True]
+        assert client.function_list(library=scripts.library().name)
+        assert runner.functions
         with pytest.raises(redis.DataError):
             runner("promote_due", keys, [backend._global_flag, 1, None, 10])
         first = make_job()
         backend.enqueue(first)
-        pooled = client.client_id()  # the pool's one idle connection, used next
+        held = _client_id(runner._connection())  # this thread's connection, used next
         admin = redis_client()
         try:
-            admin.client_kill_filter(_id=pooled)
+            admin.client_kill_filter(_id=held)
         finally:
             admin.close()
         second = make_job()
-        backend.enqueue(second)  # the pooled connection was killed: retried on a new one
-        assert client.client_id() != pooled
+        backend.enqueue(second)  # the held connection was killed: retried on a new one
+        assert _client_id(runner._connection()) != held
         assert [backend.get(j.id) for j in (first, second)] == [first, second]
         assert backend.stats()["enqueued"] == 2
+    finally:
+        backend.clear()
+        backend.close()
+
+
+def test_script_runner_uses_evalsha_where_functions_are_refused(clock: FakeClock, make_job) -> None:
+    """A user the ACL refuses FUNCTION and FCALL (as a server before Redis 7 would) is
+    served by EVALSHA, NOSCRIPT answered with EVAL."""
+    import redis
+
+    user = f"jobkit-test-{uuid.uuid4().hex[:8]}"
+    admin = redis_client()
+    admin.acl_setuser(
+        user,
+        enabled=True,
+        nopass=True,
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-function", "-fcall", "-fcall_ro"],
+    )
+    client = redis.Redis.from_url(REDIS_URL, username=user, socket_timeout=10)
+    backend = RedisBackend(client, unique_prefix(), clock, owns_client=True)
+    try:
+        job = make_job()
+        backend.enqueue(job)
+        assert not backend._scripts.functions
+        assert client.script_exists(scripts.load("enqueue").sha) == [True]
+        client.script_flush()
+        (claim,) = backend.dequeue_many("default", "w1", 5)
+        assert claim.job.id == job.id
+        assert backend.ack(claim, lifecycle.complete(claim.job, 1, clock.now())) is not None
+        assert backend.stats()["succeeded"] == 1
+    finally:
+        backend.clear()
+        backend.close()
+        admin.acl_deluser(user)
+        admin.close()
+
+
+def test_script_runner_keeps_one_connection_per_thread(clock: FakeClock, make_job) -> None:
+    """Each thread's calls go on its own pooled connection, which goes back to the pool
+    when the thread ends or the backend closes."""
+    backend = RedisBackend(redis_client(), unique_prefix(), clock, owns_client=False)
+    runner, pool = backend._scripts, backend.client.connection_pool
+    try:
+        backend.enqueue(make_job())
+        mine = runner._connection()
+        assert runner._connection() is mine
+        theirs: list[object] = []
+
+        def other_thread() -> None:
+            backend.enqueue(make_job())
+            theirs.append(runner._connection())
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        del thread
+        gc.collect()
+        assert theirs[0] is not mine
+        assert theirs[0] in pool._available_connections  # the thread ended: given back
+        assert mine in pool._in_use_connections
+        backend.close()
+        assert mine in pool._available_connections
+        assert backend.stats()["enqueued"] == 2  # a call after close takes a connection
+    finally:
+        backend.clear()
+        backend.close()
+        backend.client.close()
+
+
+def test_an_interrupted_script_call_leaves_no_reply_behind(clock: FakeClock, make_job) -> None:
+    """A call interrupted after sending (Ctrl-C while waiting) drops its connection, so
+    the next call cannot read the interrupted call's reply as its own."""
+    backend = RedisBackend(redis_client(), unique_prefix(), clock, owns_client=True)
+    runner = backend._scripts
+    try:
+        conn = runner._connection()
+
+        def interrupted(*args: object, **kwargs: object) -> object:
+            raise KeyboardInterrupt
+
+        conn.read_response = interrupted  # the next call is sent, its reply not read
+        job = make_job()
+        with pytest.raises(KeyboardInterrupt):
+            backend.enqueue(job)
+        del conn.read_response
+        keys = backend._keys_for(["default"])
+        assert runner("promote_due", keys, [backend._global_flag, 1, str(10**15), 10])[0] == 0
+        assert backend.get(job.id) == job  # the interrupted call did run on the server
     finally:
         backend.clear()
         backend.close()

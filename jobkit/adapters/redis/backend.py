@@ -775,7 +775,9 @@ class RedisBackend:
             self.client.unlink(*keys)
 
     def close(self) -> None:
-        """Close the client if this backend created it (`jobkit.connect`)."""
+        """Give back the connections the script calls kept, and close the client if this
+        backend created it (`jobkit.connect`)."""
+        self._scripts.close()
         if self.owns_client:
             self.client.close()
 

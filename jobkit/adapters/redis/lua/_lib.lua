@@ -1,5 +1,8 @@
--- Shared by every script (scripts.py puts it, after a generated prelude that defines
--- NCOUNTERS, COUNTER (name -> index), COUNTER_NAMES and NPRIO, in front of each script).
+-- Shared by every script. scripts.py puts it after a generated prelude that defines
+-- NCOUNTERS, COUNTER (name -> index), COUNTER_NAMES and NPRIO, and puts the scripts
+-- after it: as one Redis function library (each script a function whose first step is
+-- begin(KEYS, ARGV); loaded once, so this file is not run again per call), or, for EVAL,
+-- one script text each (this file, begin(KEYS, ARGV), the script).
 --
 -- KEYS layout, the same for every script:
 --   one block of GROUP keys per queue the call touches (most calls: one), then,
@@ -25,12 +28,13 @@
 -- time, when present, overrides the job JSON's updated_at (and, for running jobs,
 -- started_at): it is how a script moves a job without parsing its opaque JSON.
 
-local GLOBAL = string.sub(ARGV[1], 1, 1) == '1'
-local FAIR = string.sub(ARGV[1], 2, 2) == '1'
-local NGROUPS = tonumber(ARGV[2])
+-- The call's own values, set by begin() as each call starts (Redis runs one call at a
+-- time, so one set serves them all): KEYS and ARGV, the flags and block count read from
+-- ARGV, the index where the global block starts, and the sums described below.
+local KEYS, ARGV, GLOBAL, FAIR, NGROUPS, GBASE
+local DELTAS, COUNTS, TALLY, TCOUNTS, TTALLY, LISTS
 local QKEYS = 18
 local GROUP = QKEYS + NCOUNTERS
-local GBASE = NGROUPS * GROUP
 local K_JOBS, K_STATE, K_CREATED, K_READY = 1, 2, 3, 4
 local K_SCHEDULED, K_INFLIGHT, K_LEASES, K_DEAD = 9, 10, 11, 12
 local K_STATUSES, K_HISTORY, K_SIGNAL, K_QUARANTINE = 13, 14, 15, 16
@@ -45,8 +49,17 @@ local G_DIRECTORY, G_QUEUES, G_TENANTS = NCOUNTERS + 1, NCOUNTERS + 2, NCOUNTERS
 -- DELTAS: the call's counter deltas, also returned to the caller (Cluster's globals);
 -- COUNTS[g][i]: per queue block and counter; TALLY[g][status]: per block and status;
 -- TCOUNTS[tenant][i] and TTALLY[tenant][status]: the same per tenant.
-local DELTAS, COUNTS, TALLY, TCOUNTS, TTALLY = {}, {}, {}, {}, {}
-for i = 1, NCOUNTERS do DELTAS[i] = 0 end
+-- LISTS: see bump_all.
+
+local function begin(keys, argv)
+  KEYS, ARGV = keys, argv
+  GLOBAL = string.sub(argv[1], 1, 1) == '1'
+  FAIR = string.sub(argv[1], 2, 2) == '1'
+  NGROUPS = tonumber(argv[2])
+  GBASE = NGROUPS * GROUP
+  DELTAS, COUNTS, TALLY, TCOUNTS, TTALLY, LISTS = {}, {}, {}, {}, {}, {}
+  for i = 1, NCOUNTERS do DELTAS[i] = 0 end
+end
 
 local function key(g, k)
   return KEYS[(g - 1) * GROUP + k]
@@ -82,7 +95,7 @@ end
 -- add a comma-separated list of NCOUNTERS deltas ("0,1,1,0,..."). Batches repeat the
 -- same few lists (one per outcome), so they are tallied here and each distinct list is
 -- parsed once, by add_lists() at the end of the call.
-local LISTS = {}  -- LISTS[g][tenant or false][csv] = how many times
+-- LISTS[g][tenant or false][csv] = how many times
 local function bump_all(g, csv, tenant)
   local by_tenant = LISTS[g]
   if not by_tenant then
@@ -176,14 +189,17 @@ end
 -- arrival order. With `head` the round of the level's first job (0 if none): a back
 -- push gets round tail + 1, tail being the highest round of the job's tenant group, or
 -- joins round head if the group is empty, so tenants take turns, one job each per
--- round; unfair (FIFO), the whole level's highest round + 1; a front push (release,
--- reclaim) gets head - 1. A batch reads each level's head and top and each group's
--- tail once and follows them in Lua; flush_pushes writes one ZADD per set.
+-- round; unfair (FIFO), the whole level's highest round (top) + 1; a front push
+-- (release, reclaim) gets head - 1. A batch reads each level's head and top and each
+-- group's tail at most once, only when a push needs it (a fair push to a group with
+-- jobs needs only its tail; a FIFO push to a level with jobs only the top: head <= top),
+-- and follows them in Lua; flush_pushes writes one ZADD per set.
 local function new_pushes()
   return {levels = {}, order = {}}
 end
 
--- P.levels[g][rank]: a level's head, its groups' tails and keys, its pushes
+-- P.levels[g][rank]: a level's head (nil until read), its top and groups' tails (nil
+-- until read, false for none) and group keys, its pushes
 local function level_of(P, g, rank)
   local by_rank = P.levels[g]
   if not by_rank then
@@ -192,13 +208,22 @@ local function level_of(P, g, rank)
   end
   local L = by_rank[rank]
   if not L then
-    local head = edge_round(ready_key(g, rank), 0)
-    L = {g = g, rank = rank, head = head or 0, empty = head == nil, tails = {}, keys = {},
+    L = {g = g, rank = rank, tails = {}, keys = {},
          n = 0, ids = {}, rounds = {}, groups = {}}  -- the pushes, in order
     by_rank[rank] = L
     P.order[#P.order + 1] = L
   end
   return L
+end
+
+-- the level's head round, read on first need; `empty` is set with it (left nil while
+-- the head is unread: a push that skips the read found a job in the level)
+local function level_head(L)
+  if L.head == nil then
+    local head = edge_round(ready_key(L.g, L.rank), 0)
+    L.head, L.empty = head or 0, head == nil
+  end
+  return L.head
 end
 
 -- the key of a tenant group's ready set (tenant false: no tenant), named once per batch
@@ -214,23 +239,25 @@ end
 local function push(P, g, id, rank, tenant, front)
   local L = level_of(P, g, rank)
   local group = tenant or false
-  local tail = L.tails[group]  -- the group's highest round, false if it has no job
-  if tail == nil then tail = edge_round(level_group_key(L, group), -1) or false end
-  local round
+  local round, tail = nil, false  -- tail: the group's highest round, false if no job
+  if FAIR then
+    tail = L.tails[group]
+    if tail == nil then tail = edge_round(level_group_key(L, group), -1) or false end
+  end
   if front then
-    round = L.head - 1
+    round = level_head(L) - 1
     L.head = round
   elseif FAIR then
-    round = tail and tail + 1 or L.head
+    round = tail and tail + 1 or level_head(L)
   else
     if L.top == nil then L.top = edge_round(ready_key(g, rank), -1) or false end
-    round = math.max(L.top or L.head, L.head) + 1
+    round = (L.top or level_head(L)) + 1
     L.top = round
   end
   if L.empty then
     L.head, L.empty = round, false
   end
-  L.tails[group] = (tail and tail > round) and tail or round
+  if FAIR then L.tails[group] = (tail and tail > round) and tail or round end
   local count = L.n + 1
   L.n = count
   L.ids[count], L.rounds[count], L.groups[count] = id, round, group
@@ -275,9 +302,12 @@ local function pull_ready(g, id, rank, tenant)
   redis.call('ZREM', group_key(g, rank, tenant), id)
 end
 
+-- a wake-up mark for idle workers (BLPOP); the list is cut back to SIGNAL_CAP marks
+-- when it passes twice that, so a push costs one command, not two
 local function signal(g)
-  redis.call('LPUSH', key(g, K_SIGNAL), '1')
-  redis.call('LTRIM', key(g, K_SIGNAL), 0, SIGNAL_CAP - 1)
+  if redis.call('LPUSH', key(g, K_SIGNAL), '1') > 2 * SIGNAL_CAP then
+    redis.call('LTRIM', key(g, K_SIGNAL), 0, SIGNAL_CAP - 1)
+  end
 end
 
 -- take a job out of the index its status puts it in (not jobs/state/created)

@@ -29,11 +29,17 @@ for i = 1, n do
   blocks[i], ids[i] = g, arg(i, 1)
 end
 
--- which ids are stored already: standalone, the directory knows every queue's ids;
+-- which ids are stored already: standalone, the directory knows every queue's ids (a
+-- lone job claims its id there in the same command: HSETNX writes only a new id);
 -- on Cluster each queue's own hash is asked (the caller checked the other queues)
-local found = {}
+local found, claimed = {}, false
 if GLOBAL then
-  if n > 0 then found = hmget_many(gkey(G_DIRECTORY), ids) end
+  if n == 1 then
+    claimed = redis.call('HSETNX', gkey(G_DIRECTORY), ids[1], ARGV[3 + blocks[1]]) == 1
+    found[1] = not claimed
+  elseif n > 0 then
+    found = hmget_many(gkey(G_DIRECTORY), ids)
+  end
 else
   for g in pairs(writes) do
     local mine, at = {}, {}
@@ -107,7 +113,7 @@ for g, w in pairs(writes) do
 end
 flush_pushes(P)
 if GLOBAL and n > 0 then
-  call_many('HSET', gkey(G_DIRECTORY), directory)
+  if not claimed then call_many('HSET', gkey(G_DIRECTORY), directory) end
   for queue in pairs(queues) do redis.call('SADD', gkey(G_QUEUES), queue) end
 end
 for g in pairs(woken) do signal(g) end
