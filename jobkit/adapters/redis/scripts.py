@@ -39,14 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.exceptions import (
-    ConnectionError,
-    DataError,
-    NoPermissionError,
-    NoScriptError,
-    ResponseError,
-    TimeoutError,
-)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, NoPermissionError, NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import HIREDIS_AVAILABLE
 
 try:
@@ -158,7 +153,8 @@ class Runner:
         self.client = client
         self._pool = client.connection_pool if _can_pack(client) else None
         self._local = threading.local()
-        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()  # every thread's
+        self._held_lock = threading.Lock()
         self._heads: dict[tuple[str, ...], bytes] = {}  # (command, *keys) -> packed part
         self.functions = True  # False once the server refused functions: EVALSHA
 
@@ -206,7 +202,9 @@ class Runner:
     def close(self) -> None:
         """Give every thread's kept connection back to the pool (a later call takes a
         new one). Call it once the backend is no longer used."""
-        for held in list(self._held):
+        with self._held_lock:
+            held_now = list(self._held)
+        for held in held_now:
             held.release()
 
     def _connection(self) -> Any:
@@ -219,14 +217,15 @@ class Runner:
             assert self._pool is not None
             held = _Held(self._pool)
             self._local.held = held
-            self._held.add(held)
+            with self._held_lock:
+                self._held.add(held)
             return held.conn
         conn = held.conn
         try:
             conn.connect()
             if conn.can_read():
-                raise ConnectionError("Connection has data")
-        except (ConnectionError, TimeoutError, OSError):
+                raise RedisConnectionError("Connection has data")
+        except (RedisConnectionError, RedisTimeoutError, OSError):
             conn.disconnect()
             conn.connect()
         return conn
