@@ -251,6 +251,37 @@ def test_script_runner_keeps_one_connection_per_thread(clock: FakeClock, make_jo
         backend.client.close()
 
 
+def test_script_runner_keeps_at_most_half_a_bounded_pool(clock: FakeClock, make_job) -> None:
+    """With a pool of 4, two threads keep a connection; a third borrows one per call."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, max_connections=4, socket_timeout=10)
+    backend = RedisBackend(client, unique_prefix(), clock, owns_client=True)
+    runner, pool = backend._scripts, client.connection_pool
+    kept: list[bool] = []
+    all_called = threading.Barrier(3)
+
+    def call_then_wait() -> None:
+        backend.enqueue(make_job())
+        kept.append(runner._connection() is not None)
+        all_called.wait(10)
+
+    threads = [threading.Thread(target=call_then_wait) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(kept) == [False, True, True]
+        assert backend.stats()["enqueued"] == 3
+        del threads
+        gc.collect()
+        assert not pool._in_use_connections  # every connection back in the pool
+    finally:
+        backend.clear()
+        backend.close()
+
+
 def test_an_interrupted_script_call_leaves_no_reply_behind(clock: FakeClock, make_job) -> None:
     """A call interrupted after sending (Ctrl-C while waiting) drops its connection, so
     the next call cannot read the interrupted call's reply as its own."""

@@ -21,9 +21,9 @@ sent as the prelude, the library, then the script; NOSCRIPT is answered with EVA
 call in one C call and sends it itself (redis-py's retry policy kept): redis-py's
 command path checks every argument in Python first, which costs more than the packing
 (a bulk enqueue carries 8 arguments per job). Each thread keeps one connection from the
-client's pool for its script calls: taking a connection from a redis-py 8 pool and
-giving it back costs about 40 µs of Python per call (metrics hooks, a readiness poll),
-as much as the round trip itself.
+client's pool for its script calls (threads beyond half the pool's size borrow one per
+call): taking a connection from a redis-py 8 pool and giving it back costs about 40 µs
+of Python per call (metrics hooks, a readiness poll), as much as the round trip itself.
 """
 
 from __future__ import annotations
@@ -211,14 +211,18 @@ class Runner:
         """This thread's connection, taken from the pool on first use (again after a
         fork or `close`; it goes back to the pool when the thread ends), checked as the
         pool checks a connection it lends: connected, no unread data, not closed by the
-        server (else reconnected)."""
+        server (else reconnected). None when half the pool's connections are kept
+        already: this thread then borrows one per call, so many threads that call now
+        and then cannot use up a bounded pool (redis-py's default holds 100)."""
         held = getattr(self._local, "held", None)
         if held is None or held.conn is None or held.pid != os.getpid():
             assert self._pool is not None
-            held = _Held(self._pool)
-            self._local.held = held
             with self._held_lock:
+                if len(self._held) >= getattr(self._pool, "max_connections", 0) // 2:
+                    return None
+                held = _Held(self._pool)
                 self._held.add(held)
+            self._local.held = held
             return held.conn
         conn = held.conn
         try:
@@ -253,6 +257,10 @@ class Runner:
         # callback: the client's retry policy (a failed attempt drops the connection,
         # the next one reconnects), the reply parsed by hiredis
         conn = self._connection()
+        borrowed = conn is None
+        if borrowed:
+            assert self._pool is not None
+            conn = self._pool.get_connection()
 
         def attempt() -> Any:
             conn.send_packed_command((packed,), check_health=False)
@@ -265,6 +273,9 @@ class Runner:
         except BaseException:
             conn.disconnect()  # interrupted mid-call: a reply may be left unread
             raise
+        finally:
+            if borrowed:
+                self._pool.release(conn)
 
 
 _MAX_HEADS = 1024  # packed command heads kept per Runner (script x queue combinations)
