@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-#: every library measured, jobkit first
-LIBRARIES = ("jobkit", "rq", "dramatiq", "huey", "arq", "saq", "taskiq", "celery")
+#: every library measured, jobkit first, then the bare redis-py floor (not a peer)
+LIBRARIES = ("jobkit", "rq", "dramatiq", "huey", "arq", "saq", "taskiq", "celery", "bare")
+#: measured beside the libraries as a floor; never counted as the best peer
+FLOORS = ("bare",)
 
 
 def load(name: str) -> ModuleType:

@@ -10,7 +10,8 @@ process (jobs/s from the first handler call to the last); bulk enqueue where the
 library has one; end-to-end latency at a steady rate. Redis commands and round trips
 per job from INFO commandstats / total_reads_processed. `--pin` puts redis-server on CPU
 0 and every client and worker on CPU 1 (taskset). Prints min / median / max and the
-ratio of jobkit to the best peer. See bench/README.md.
+ratio of jobkit to the best peer, and to bare redis-py (one LPUSH per job through
+redis-py, no queue: the floor under any enqueue figure). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.peers import LIBRARIES
+from bench.peers import FLOORS, LIBRARIES
 from bench.peers.harness import CLIENT_CPU, Bench, Settings, private_redis
 
 #: (phase, metric, higher is better) for the summary and the ratio line
@@ -144,6 +145,8 @@ def configuration(bench: Bench, name: str) -> str:
         f"mod = p.load({name!r})\n"
         f"print(m.version({name!r}) + ': ' + mod.CONFIG)"
     )
+    if name == "bare":
+        code = code.replace("m.version('bare')", "'redis-py ' + m.version('redis')")
     if name == "taskiq":
         code = code.replace("m.version('taskiq')", "m.version('taskiq') + ', taskiq-redis ' + "
                             "m.version('taskiq-redis')")  # fmt: skip
@@ -230,7 +233,7 @@ def ratios(results: dict[str, dict[str, Any]]) -> list[str]:
         return []
     out = ["jobkit ÷ best peer (medians):"]
     mine = results["jobkit"]
-    peers = {k: v for k, v in results.items() if k != "jobkit"}
+    peers = {k: v for k, v in results.items() if k != "jobkit" and k not in FLOORS}
     for phase, label in THROUGHPUT:
         ours = values(mine, phase, "jobs/s")
         best = max(
@@ -254,6 +257,15 @@ def ratios(results: dict[str, dict[str, Any]]) -> list[str]:
                 f"- latency {metric[:3]}: {m:.1f} ms ÷ {best[0]:.1f} ms ({best[1]}) = "
                 f"{m / best[0]:.2f}x (lower is better)"
             )
+    for floor in FLOORS:
+        if floor not in results:
+            continue
+        out.append(f"jobkit ÷ {floor} (the least a call through redis-py costs; medians):")
+        for phase, label in THROUGHPUT:
+            ours, base = values(mine, phase, "jobs/s"), values(results[floor], phase, "jobs/s")
+            if ours and base:
+                m, b = statistics.median(ours), statistics.median(base)
+                out.append(f"- {label}: {m:,.0f} ÷ {b:,.0f} = {m / b:.2f}x")
     return out
 
 

@@ -38,6 +38,7 @@ from typing import IO, Any
 
 import redis
 
+from bench.peers import load
 from bench.peers.common import DONE_KEY, ENV_EXPECT, ENV_URL
 
 #: the repository root (the processes run there, so `bench.peers` imports)
@@ -332,16 +333,21 @@ class Bench:
             except Exception as exc:  # a peer's failure is a result, not a crash
                 out[phase] = {"failed": f"{type(exc).__name__}: {exc}"}
 
+        has_worker = getattr(load(name), "HAS_WORKER", True)  # False: the bare floor
         self.admin.flushall()
         attempt("enqueue", self.enqueue, name, "enqueue")
-        if "failed" in out["enqueue"]:
+        if not has_worker:
+            out["process"] = None
+        elif "failed" in out["enqueue"]:
             out["process"] = {"failed": "nothing enqueued"}
         else:
             attempt("process", self.process, name)
         self.admin.flushall()
         attempt("bulk", self.enqueue, name, "bulk")
         self.admin.flushall()
-        attempt("latency", self.latency, name)
+        out["latency"] = None
+        if has_worker:
+            attempt("latency", self.latency, name)
         self.admin.flushall()
         all_after, mine_after = busy_seconds(self.redis_pid)
         # CPU others took, as a share of one CPU over the run: near 0 on a quiet machine
