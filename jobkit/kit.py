@@ -25,11 +25,21 @@ from urllib.parse import urlsplit
 
 from jobkit.clock import SystemClock
 from jobkit.core.errors import InvalidJobError, InvalidUrlError, JobNotFoundError
-from jobkit.core.model import Job, JobStatus, Priority, build_job, require_aware, validate_name
+from jobkit.core.model import (
+    Job,
+    JobStatus,
+    Priority,
+    build_job,
+    evolved,
+    json_object,
+    require_aware,
+    validate_id,
+    validate_name,
+)
 from jobkit.core.retry import MAX_SECONDS, RetryPolicy
 from jobkit.core.stats import Stats
 from jobkit.ports import Clock, Handler, JobBackend
-from jobkit.registry import Registry
+from jobkit.registry import HandlerSpec, Registry
 from jobkit.worker import Worker, WorkerPool
 
 if TYPE_CHECKING:
@@ -38,6 +48,7 @@ if TYPE_CHECKING:
     from jobkit.widgets import Dashboard
 
 _UNSET: Any = object()
+_MAX_TEMPLATES = 256  # build() templates kept per kit (job type x options combinations)
 _MEMORY_OPTIONS = ("max_reclaims", "history_size", "keep_finished", "fair")
 _REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "fakeredis")
 _BUILD_OPTIONS = frozenset(
@@ -121,6 +132,9 @@ class JobKit:
         self.id_factory = id_factory or new_job_id
         self.rng = rng or random.Random()
         self._inline: Worker | None = None
+        # build()'s templates: (job type, options as given) -> (the handler spec they
+        # were built under, the job)
+        self._templates: dict[tuple[Any, ...], tuple[HandlerSpec | None, Job]] = {}
 
     # -- handlers ---------------------------------------------------------------------
 
@@ -154,6 +168,11 @@ class JobKit:
         defaults (queue "default", priority "default", max_retries 3)."""
         spec = self.registry.spec(job_type) if isinstance(job_type, str) else None
         now = self.clock.now()
+        if run_at is None and delay is None and now.tzinfo is UTC:
+            options = (job_type, queue, priority, max_retries, type(max_retries), tenant_id)
+            job = self._from_template(options, spec, args, metadata, id, now)
+            if job is not None:
+                return job
         if delay is not None:
             if run_at is not None:
                 raise InvalidJobError("delay", delay, "give run_at or delay, not both")
@@ -169,6 +188,50 @@ class JobKit:
             run_at=run_at,
             tenant_id=self._tenant(self.tenant_id if tenant_id is _UNSET else tenant_id),
             metadata=metadata,
+        )
+
+    def _from_template(
+        self,
+        options: tuple[Any, ...],
+        spec: HandlerSpec | None,
+        args: Mapping[str, Any] | None,
+        metadata: Mapping[str, Any] | None,
+        id: str | None,
+        now: datetime,
+    ) -> Job | None:
+        """A job due now: a copy of the one this kit built (and validated) the first
+        time it saw these options (job type, queue, priority, max_retries and its type,
+        tenant) under this handler spec, with its own id, args, metadata and times. Most
+        of a build is resolving and checking the options, which repeat from call to call.
+        None when the options cannot be a key (unhashable): the full path names them."""
+        try:
+            cached = self._templates.get(options)
+        except TypeError:
+            return None
+        if cached is None or cached[0] is not spec:
+            job_type, queue, priority, max_retries, _, tenant_id = options
+            template = self.build(  # run_at set: the full path, never the template
+                job_type,
+                queue=queue,
+                priority=priority,
+                max_retries=max_retries,
+                tenant_id=tenant_id,
+                run_at=now,
+                id="template",
+            )
+            if len(self._templates) >= _MAX_TEMPLATES:
+                self._templates.clear()
+            cached = self._templates[options] = (spec, template)
+        return evolved(
+            cached[1],
+            {
+                "id": validate_id(self.id_factory() if id is None else id),
+                "args": json_object("args", args),
+                "metadata": json_object("metadata", metadata),
+                "run_at": now,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
 
     def enqueue(self, job_type: str, args: Mapping[str, Any] | None = None, **options: Any) -> Job:

@@ -314,8 +314,7 @@ def build_job(
         raise InvalidJobError(
             "job_type", job_type, f"must be at most {MAX_JOB_TYPE_LENGTH} characters"
         )
-    if not isinstance(id, str) or not id or len(id) > 128:
-        raise InvalidJobError("id", id, "must be a non-empty string of at most 128 characters")
+    validate_id(id)
     queue = validate_name("queue", queue)
     prio = Priority.coerce(priority)
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -348,6 +347,13 @@ def build_job(
         reclaim_count=0,
     )
     return job
+
+
+def validate_id(value: object) -> str:
+    """Return `value` if it is a valid job id, else raise InvalidJobError."""
+    if not isinstance(value, str) or not value or len(value) > 128:
+        raise InvalidJobError("id", value, "must be a non-empty string of at most 128 characters")
+    return value
 
 
 def validate_name(field_name: str, value: object) -> str:

@@ -750,3 +750,111 @@ def test_tenant_kit_cannot_enqueue_for_another_tenant(kit: jobkit.JobKit) -> Non
         assert_empty(kit)
         return
     assert job.tenant_id == "acme"
+
+
+# -- build(): later builds copy the first one with the same options ---------------------------
+
+BUILD_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "queue": st.sampled_from(["default", "emails", "q-2"]),
+        "priority": st.sampled_from([*Priority, "high", "bulk"]),
+        "max_retries": st.integers(0, 5),
+        "tenant_id": st.sampled_from([None, "acme", "globex"]),
+        "metadata": st.dictionaries(st.sampled_from("ab"), st.integers(), max_size=2),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(BUILD_OPTIONS, st.dictionaries(st.text(max_size=3), st.integers())),
+                min_size=1, max_size=8))  # fmt: skip
+def test_every_build_equals_a_full_validated_build_property(
+    calls: list[tuple[dict, dict]],
+) -> None:
+    """Repeated options take the template path; the job is what build_job makes."""
+    from jobkit.core.model import build_job
+
+    clock = FakeClock()
+    kit = jobkit.connect("memory://", clock=clock)
+    for n, (options, args) in enumerate(calls * 2):
+        clock.advance(1)
+        job = kit.build("t", args, **options)
+        full = build_job(
+            "t",
+            args,
+            id=job.id,
+            now=clock.now(),
+            queue=options.get("queue", "default"),
+            priority=options.get("priority", "default"),
+            max_retries=options.get("max_retries", 3),
+            tenant_id=options.get("tenant_id"),
+            metadata=options.get("metadata"),
+        )
+        assert job == full, n
+        assert job.args is not args
+
+
+def test_builds_get_their_own_id_args_metadata_and_time(
+    kit: jobkit.JobKit, clock: FakeClock
+) -> None:
+    first = kit.build("t", {"n": 1}, metadata={"m": 1})
+    clock.advance(5)
+    second = kit.build("t", {"n": 2}, metadata={"m": 2})
+    assert first.id != second.id
+    assert (first.args, second.args) == ({"n": 1}, {"n": 2})
+    assert (first.metadata, second.metadata) == ({"m": 1}, {"m": 2})
+    assert second.created_at == second.updated_at == second.run_at == clock.now()
+    assert first.created_at == clock.now() - timedelta(seconds=5)
+    second.args["n"] = 99  # a job's dicts are its own
+    assert kit.build("t", {"n": 3}).args == {"n": 3}
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        pytest.param({"max_retries": 1}, {"max_retries": True}, id="max-retries-bool"),
+        pytest.param({"max_retries": 1}, {"max_retries": 1.0}, id="max-retries-float"),
+        pytest.param({"args": {"a": 1}}, {"args": {"x": object()}}, id="args-object"),
+        pytest.param({"args": {"a": 1}}, {"args": [1]}, id="args-list"),
+        pytest.param({"id": "ok"}, {"id": ""}, id="id-empty"),
+        pytest.param({"metadata": {"a": 1}}, {"metadata": ["x"]}, id="metadata-list"),
+        pytest.param({"queue": "q"}, {"queue": ["q"]}, id="queue-unhashable"),
+        pytest.param({"priority": "high"}, {"priority": {"high": 1}}, id="priority-unhashable"),
+    ],
+)
+def test_bad_input_is_refused_after_the_same_options_worked(
+    kit: jobkit.JobKit, good: dict, bad: dict
+) -> None:
+    kit.build("t", **good)
+    kit.build("t", **good)
+    with pytest.raises(InvalidJobError) as info:
+        kit.enqueue("t", **bad)
+    assert info.value.field == next(iter(bad))
+    assert_empty(kit)
+
+
+def test_builds_follow_a_handler_registered_later(kit: jobkit.JobKit) -> None:
+    assert kit.build("t").queue == "default"
+    kit.register("t", lambda args: None, queue="q1")
+    assert kit.build("t").queue == "q1"
+    kit.register("t", lambda args: None, queue="q1", priority="high", max_retries=0, replace=True)
+    job = kit.build("t")
+    assert (job.queue, job.priority, job.max_retries) == ("q1", Priority.HIGH, 0)
+
+
+def test_a_tenant_kit_refuses_other_tenants_after_building_its_own(kit: jobkit.JobKit) -> None:
+    acme = kit.for_tenant("acme")
+    assert acme.build("t").tenant_id == "acme"
+    assert acme.build("t", tenant_id="acme").tenant_id == "acme"
+    assert kit.build("t", tenant_id="globex").tenant_id == "globex"
+    for _ in range(2):
+        with pytest.raises(InvalidJobError):
+            acme.build("t", tenant_id="globex")
+    assert kit.build("t").tenant_id is None
+
+
+def test_build_keeps_a_bounded_number_of_templates(kit: jobkit.JobKit) -> None:
+    for i in range(300):
+        assert kit.build("t", queue=f"q{i}").queue == f"q{i}"
+    assert 0 < len(kit._templates) <= 256
