@@ -28,7 +28,8 @@ WAIT = 60
 
 def latency(client: Client, url: str, count: int, rate: float) -> dict[str, object]:
     """Send `count` jobs at `rate` per second after a warm-up job; their latencies."""
-    admin = redis.Redis.from_url(url)
+    # redis-py 8 gives up reading after 5 s by default: the BLPOPs below wait up to WAIT
+    admin = redis.Redis.from_url(url, socket_timeout=WAIT + 5)
     client.send(-1.0)
     if admin.blpop([READY_KEY], timeout=WAIT) is None:
         raise TimeoutError(f"the worker did not run the warm-up job within {WAIT} s")
