@@ -177,6 +177,25 @@ class JobKit:
             if run_at is not None:
                 raise InvalidJobError("delay", delay, "give run_at or delay, not both")
             run_at = now + _delay(delay)
+        return self._build_validated(
+            job_type, args, spec, now, queue, priority, max_retries, run_at, tenant_id, metadata, id
+        )
+
+    def _build_validated(
+        self,
+        job_type: str,
+        args: Mapping[str, Any] | None,
+        spec: HandlerSpec | None,
+        now: datetime,
+        queue: str | None,
+        priority: Priority | str | None,
+        max_retries: int | None,
+        run_at: datetime | None,
+        tenant_id: str | None,
+        metadata: Mapping[str, Any] | None,
+        id: str | None,
+    ) -> Job:
+        """`build` without templates: the defaults resolved, every field checked."""
         return build_job(
             job_type,
             args,
@@ -210,15 +229,10 @@ class JobKit:
             return None
         if cached is None or cached[0] is not spec:
             job_type, queue, priority, max_retries, _, tenant_id = options
-            template = self.build(  # run_at set: the full path, never the template
-                job_type,
-                queue=queue,
-                priority=priority,
-                max_retries=max_retries,
-                tenant_id=tenant_id,
-                run_at=now,
-                id="template",
-            )
+            template = self._build_validated(
+                job_type, None, spec, now, queue, priority, max_retries, None, tenant_id, None,
+                "template",
+            )  # fmt: skip
             if len(self._templates) >= _MAX_TEMPLATES:
                 self._templates.clear()
             cached = self._templates[options] = (spec, template)
