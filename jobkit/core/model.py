@@ -205,7 +205,11 @@ class Job:
         return job_html(self)
 
     def to_json(self) -> str:
-        """Compact JSON text of `to_dict()`.
+        """Compact JSON text of `to_dict()` (see `to_json_bytes`)."""
+        return self.to_json_bytes().decode()
+
+    def to_json_bytes(self) -> bytes:
+        """`to_json()` as UTF-8 bytes, for writers that send bytes (no str in between).
 
         With orjson installed, the fields go to it as they are (it writes datetimes in
         the same ISO-8601 form as `datetime.isoformat`, and enums as their values);
@@ -215,10 +219,10 @@ class Job:
             if self.error is not None:
                 data["error"] = self.error.to_dict()
             try:
-                return _orjson.dumps(data).decode()
+                return _orjson.dumps(data)
             except TypeError:
                 pass
-        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:

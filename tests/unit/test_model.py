@@ -793,6 +793,13 @@ def test_json_text_is_the_dict_whichever_codec_writes_it(job: Job) -> None:
 def test_json_keeps_ints_beyond_64_bits() -> None:
     job = make(args={"n": 2**70})
     assert Job.from_json(job.to_json()).args == {"n": 2**70}
+    assert job.to_json_bytes() == job.to_json().encode()
+
+
+@given(job=any_jobs())
+def test_json_bytes_are_the_json_text_in_utf8(job: Job) -> None:
+    assert job.to_json_bytes() == job.to_json().encode()
+    assert Job.from_json(job.to_json_bytes()) == job
 
 
 @pytest.mark.parametrize(

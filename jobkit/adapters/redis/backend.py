@@ -241,32 +241,41 @@ class RedisBackend:
         if self.cluster:
             self._refuse_existing(jobs, same_queue_ok=True)  # other queues: best effort
             for queue, group in _group_by_queue(jobs).items():
-                self._enqueue_chunk([queue], group)
+                self._enqueue_chunk(group)
                 self._apply_global(index={j.id: queue for j in group})
         elif len(jobs) <= _MAX_BATCH:
-            self._enqueue_chunk(list(_group_by_queue(jobs)), jobs)
+            self._enqueue_chunk(jobs)
         else:
             self._refuse_existing(jobs)
             for start in range(0, len(jobs), _MAX_BATCH):
-                chunk = jobs[start : start + _MAX_BATCH]
-                self._enqueue_chunk(list(_group_by_queue(chunk)), chunk)
+                self._enqueue_chunk(jobs[start : start + _MAX_BATCH])
         return jobs
 
-    def _enqueue_chunk(self, queues: list[str], jobs: Sequence[Job]) -> None:
-        block = {q: i for i, q in enumerate(queues, start=1)}
-        args: list[Any] = [len(jobs), *queues]
-        for job in jobs:
-            created = to_us(job.created_at)
-            args += (
-                block[job.queue],
-                job.id,
-                job.status.value,
-                job.priority.rank,
-                created if job.run_at is job.created_at else to_us(job.run_at),
-                created,
-                job.to_json(),
-                job.tenant_id or "",
-            )
+    def _enqueue_chunk(self, jobs: Sequence[Job]) -> None:
+        """One enqueue script call (see enqueue.lua's header for the two shapes)."""
+        args: list[Any] = [len(jobs)]
+        if _uniform(jobs):
+            first = jobs[0]
+            queues = [first.queue]
+            args += (first.priority.rank, first.tenant_id or "", *queues)
+            for job in jobs:
+                args += (job.id, to_us(job.created_at), job.to_json_bytes())
+        else:
+            queues = list(_group_by_queue(jobs))
+            block = {q: i for i, q in enumerate(queues, start=1)}
+            args += ("", "", *queues)
+            for job in jobs:
+                created = to_us(job.created_at)
+                args += (
+                    block[job.queue],
+                    job.id,
+                    job.status.value,
+                    job.priority.rank,
+                    created if job.run_at is job.created_at else to_us(job.run_at),
+                    created,
+                    job.to_json_bytes(),
+                    job.tenant_id or "",
+                )
         reply = self._run("enqueue", queues, args)
         if _text(reply[0]) == "DUP":
             raise DuplicateJobError(_text(reply[1]))
@@ -433,7 +442,7 @@ class RedisBackend:
                     outcome.status.value,
                     outcome.priority.rank,
                     _score(outcome),
-                    outcome.to_json(),
+                    outcome.to_json_bytes(),
                     _ack_deltas(outcome),
                 )
             for i, done in zip(positions, self._run("ack", [queue], args), strict=True):
@@ -449,7 +458,7 @@ class RedisBackend:
             jobs = [lifecycle.release(claims[i].job, now_dt) for i in positions]
             args: list[Any] = []
             for i, job in zip(positions, jobs, strict=True):
-                args += (job.id, claims[i].token, job.priority.rank, job.to_json())
+                args += (job.id, claims[i].token, job.priority.rank, job.to_json_bytes())
             flags = self._run("release", [queue], args)
             released += [job for job, flag in zip(jobs, flags, strict=True) if int(flag)]
         return released
@@ -500,7 +509,7 @@ class RedisBackend:
                     job.status.value,
                     job.priority.rank,
                     _score(job),
-                    job.to_json(),
+                    job.to_json_bytes(),
                     _csv(transition_counts(_R, job, reclaimed=True)),
                 )
                 moved.append(job)
@@ -882,7 +891,7 @@ class RedisBackend:
                 job.priority.rank,
                 _score(job),
                 to_us(job.created_at),
-                job.to_json(),
+                job.to_json_bytes(),
                 _csv(deltas),
                 job.queue,
                 job.tenant_id or "",
@@ -907,6 +916,21 @@ def _statuses(raw: dict[Any, Any]) -> dict[str, int]:
 
 def _valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None
+
+
+def _uniform(jobs: Sequence[Job]) -> bool:
+    """Every job pending, in one queue, at one priority and of one tenant (or none):
+    enqueue.lua's uniform shape, which sends three values per job instead of eight."""
+    first = jobs[0]
+    queue, priority, tenant = first.queue, first.priority, first.tenant_id
+    pending = JobStatus.PENDING
+    return all(
+        job.status is pending
+        and job.queue == queue
+        and job.priority is priority
+        and job.tenant_id == tenant
+        for job in jobs
+    )
 
 
 def _group_by_queue(jobs: Iterable[Job]) -> dict[str, list[Job]]:

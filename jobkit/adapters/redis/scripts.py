@@ -20,7 +20,7 @@ sent as the prelude, the library, then the script; NOSCRIPT is answered with EVA
 `Runner` sends the calls. On a plain `redis.Redis` client with hiredis it packs each
 call in one C call and sends it itself (redis-py's retry policy kept): redis-py's
 command path checks every argument in Python first, which costs more than the packing
-(a bulk enqueue carries 8 arguments per job). Each thread keeps one connection from the
+(a bulk enqueue carries 3 to 8 arguments per job). Each thread keeps one connection from the
 client's pool for its script calls (threads beyond half the pool's size borrow one per
 call): taking a connection from a redis-py 8 pool and giving it back costs about 40 µs
 of Python per call (metrics hooks, a readiness poll), as much as the round trip itself.

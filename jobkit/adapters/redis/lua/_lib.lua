@@ -130,6 +130,8 @@ end
 
 -- HMGET of many fields, in chunks; the values in order (false where missing)
 local function hmget_many(k, fields)
+  if #fields == 0 then return {} end
+  if #fields <= CHUNK then return redis.call('HMGET', k, unpack(fields)) end
   local out = {}
   for i = 1, #fields, CHUNK do
     local part = redis.call('HMGET', k, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
@@ -199,7 +201,9 @@ local function new_pushes()
 end
 
 -- P.levels[g][rank]: a level's head (nil until read), its top and groups' tails (nil
--- until read, false for none) and group keys, its pushes
+-- until read, false for none) and group keys, its pushes, and the group of all its
+-- pushes (nil before the first; MIXED once two differ)
+local MIXED = {}
 local function level_of(P, g, rank)
   local by_rank = P.levels[g]
   if not by_rank then
@@ -261,6 +265,31 @@ local function push(P, g, id, rank, tenant, front)
   local count = L.n + 1
   L.n = count
   L.ids[count], L.rounds[count], L.groups[count] = id, round, group
+  if L.group == nil then
+    L.group = group
+  elseif L.group ~= group then
+    L.group = MIXED
+  end
+end
+
+-- back pushes of every id in `ids` (in order), all to one level and tenant group:
+-- what push() does for each, with the level read and the rounds settled once (a
+-- run's rounds follow one another: each push's round is the one before it + 1)
+local function push_run(P, g, rank, tenant, ids)
+  local n = #ids
+  if n == 0 then return end
+  push(P, g, ids[1], rank, tenant, false)
+  local L = level_of(P, g, rank)
+  local group = tenant or false
+  local L_ids, rounds, groups = L.ids, L.rounds, L.groups
+  local at, round = L.n, rounds[L.n]
+  for i = 2, n do
+    round = round + 1
+    at = at + 1
+    L_ids[at], rounds[at], groups[at] = ids[i], round, group
+  end
+  L.n = at
+  if FAIR then L.tails[group] = round else L.top = round end
 end
 
 local function flush_pushes(P)
@@ -268,22 +297,30 @@ local function flush_pushes(P)
     local ids, rounds, of_group, count = L.ids, L.rounds, L.groups, L.n
     if count > 0 then
       local first = redis.call('HINCRBY', key(L.g, K_SEQ), L.rank, count) - count
+      -- scores are integers: '%d' formats them without the floating-point printing
+      -- Redis would use for a number (%.17g, the most of a push's own cost), once for
+      -- both sets
       local level, groups = {}, {}
       for i = 1, count do
-        local id, group = ids[i], of_group[i]
-        -- a number: Redis reads a score argument back to the same double
-        local score = rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN
-        level[2 * i - 1], level[2 * i] = score, id
-        local members = groups[group]
-        if not members then
-          members = {}
-          groups[group] = members
-        end
-        members[#members + 1], members[#members + 2] = score, id
+        local score = string.format('%d', rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN)
+        level[2 * i - 1], level[2 * i] = score, ids[i]
       end
       call_many('ZADD', ready_key(L.g, L.rank), level)
-      for group, members in pairs(groups) do
-        call_many('ZADD', level_group_key(L, group), members)
+      if L.group ~= nil and L.group ~= MIXED then
+        call_many('ZADD', level_group_key(L, L.group), level)  -- one group: the same list
+      else
+        for i = 1, count do
+          local group = of_group[i]
+          local members = groups[group]
+          if not members then
+            members = {}
+            groups[group] = members
+          end
+          members[#members + 1], members[#members + 2] = level[2 * i - 1], ids[i]
+        end
+        for group, members in pairs(groups) do
+          call_many('ZADD', level_group_key(L, group), members)
+        end
       end
     end
   end
