@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from jobkit.core.model import (
 )
 from jobkit.core.retry import MAX_SECONDS, RetryPolicy
 from jobkit.core.stats import Stats
+from jobkit.ids import new_job_id
 from jobkit.ports import Clock, Handler, JobBackend
 from jobkit.registry import HandlerSpec, Registry
 from jobkit.worker import Worker, WorkerPool
@@ -65,13 +65,6 @@ _BUILD_OPTIONS = frozenset(
         "id",
     }
 )
-
-
-def new_job_id() -> str:
-    """A fresh random job id: 32 hex characters, 128 bits from the OS's random source.
-
-    (Not `uuid.uuid4().hex`, which has the same shape and costs four times as much.)"""
-    return os.urandom(16).hex()
 
 
 def create_job(
@@ -258,10 +251,10 @@ class JobKit:
     def enqueue_many(self, jobs: Iterable[Mapping[str, Any] | Job]) -> list[Job]:
         """Enqueue many jobs atomically (all or none). Each item is a Job or a dict of
         `enqueue` keyword arguments including `job_type`."""
-        built = [
-            self._tenant_job(item) if isinstance(item, Job) else self._build_from(item)
-            for item in jobs
-        ]
+        built = [item if isinstance(item, Job) else self._build_from(item) for item in jobs]
+        if self.tenant_id is not None:
+            for job in built:
+                self._tenant(job.tenant_id)
         return self.backend.enqueue_many(built)
 
     def _build_from(self, item: Mapping[str, Any]) -> Job:
@@ -288,10 +281,6 @@ class JobKit:
                 "tenant_id", tenant_id, f"this kit acts for tenant {self.tenant_id!r} only"
             )
         return tenant_id
-
-    def _tenant_job(self, job: Job) -> Job:
-        self._tenant(job.tenant_id)
-        return job
 
     def schedule(
         self,
