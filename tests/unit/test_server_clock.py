@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobkit.adapters.redis import server_clock
 from jobkit.adapters.redis.server_clock import ServerClock
@@ -79,3 +81,25 @@ def test_time_is_asked_again_only_after_resync_seconds(mono: Monotonic) -> None:
     mono.value += 0.1
     assert clock.now() == server.at
     assert server.calls == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    server=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    elapsed=st.floats(min_value=0.0, max_value=30.0),
+)
+def test_now_is_within_a_microsecond_of_server_time_plus_elapsed(
+    server: datetime, elapsed: float
+) -> None:
+    """The offset is kept as a float timestamp; it must not drift from exact datetime
+    arithmetic by more than the clock's resolution."""
+    fake = Monotonic()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(server_clock.time, "monotonic", fake)
+        clock = ServerClock(FakeServer(server), resync=3600.0)
+        clock.now()
+        fake.value += elapsed
+        exact = server + timedelta(seconds=elapsed)
+        assert abs(clock.now() - exact) <= timedelta(microseconds=1)
