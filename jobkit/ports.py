@@ -181,7 +181,9 @@ class JobQueue(Protocol):
         tenants: Collection[str | None] | None = None,
     ) -> bool:
         """Block up to `timeout` real seconds until a job (of `tenants`, if given) may
-        be ready in `queues` (None: any queue). True if one is ready; may return early."""
+        be ready in `queues` (None: any queue). True if one is ready, or was made ready
+        while waiting (another worker may have claimed it since: dequeue to know);
+        may return early."""
         ...
 
 

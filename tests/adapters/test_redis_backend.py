@@ -362,3 +362,37 @@ def test_passwords_never_show(caplog: pytest.LogCaptureFixture) -> None:
     shown.append(str(bad.value))
     shown += [r.getMessage() for r in caplog.records]
     assert not [s for s in shown if "hunter2" in s]
+
+
+def test_a_wake_up_answers_without_asking_the_ready_sets_again(
+    redis_backend: RedisBackend, make_job, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between an enqueue and a waiting worker's claim there is one round trip less: the
+    popped wake-up mark is the answer. With a tenant restriction the ready sets are
+    asked again (the mark may be for another tenant's job)."""
+    b = redis_backend
+    asked: list[object] = []
+    any_ready = b._any_ready
+
+    def counting(*args: object) -> bool:
+        asked.append(args)
+        return any_ready(*args)
+
+    monkeypatch.setattr(b, "_any_ready", counting)
+    timer = threading.Timer(0.1, b.enqueue, args=(make_job(),))
+    timer.start()
+    try:
+        assert b.wait_for_jobs(["default"], timeout=5) is True
+    finally:
+        timer.join()
+    assert len(asked) == 1  # only before blocking
+
+    asked.clear()
+    b.dequeue("default", "w")  # nothing ready now
+    timer = threading.Timer(0.1, b.enqueue, args=(make_job(tenant_id="globex"),))
+    timer.start()
+    try:
+        assert b.wait_for_jobs(["default"], timeout=0.5, tenants=["acme"]) is False
+    finally:
+        timer.join()
+    assert len(asked) >= 2  # asked again after the mark
