@@ -215,11 +215,11 @@ class Job:
         the same ISO-8601 form as `datetime.isoformat`, and enums as their values);
         the json module writes what orjson refuses (ints beyond 64 bits)."""
         if _orjson is not None:
-            data = self.__dict__.copy()
+            data = self.__dict__
             if self.error is not None:
-                data["error"] = self.error.to_dict()
+                data = {**data, "error": self.error.to_dict()}
             try:
-                return _orjson.dumps(data)
+                return _orjson.dumps(data)  # reads the fields, never changes them
             except TypeError:
                 pass
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
