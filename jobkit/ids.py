@@ -13,7 +13,7 @@ def new_job_id() -> str:
     """A fresh random job id: 32 hex characters, 128 bits from the OS's random source.
 
     Ids are read from `os.urandom` 256 at a time (one system call instead of one per
-    id: a quarter of what a job build cost) and handed out once each; the batch is
+    id: a fifth of what `kit.build` cost) and handed out once each; the batch is
     thread-safe (`deque.popleft` is atomic) and dropped in a forked child, so a child
     never repeats its parent's ids. (Not `uuid.uuid4().hex`, which has the same shape
     and costs four times as much.)"""

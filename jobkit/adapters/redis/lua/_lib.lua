@@ -306,7 +306,7 @@ local function flush_pushes(P)
         level[2 * i - 1], level[2 * i] = score, ids[i]
       end
       call_many('ZADD', ready_key(L.g, L.rank), level)
-      if L.group ~= nil and L.group ~= MIXED then
+      if L.group ~= MIXED then
         call_many('ZADD', level_group_key(L, L.group), level)  -- one group: the same list
       else
         for i = 1, count do

@@ -102,6 +102,7 @@ if UNIFORM then
     if U_TENANT then tenants[m - 1], tenants[m] = id, U_TENANT end
     if GLOBAL then directory[m - 1], directory[m] = id, qname end
   end
+  w.n = n
   push_run(P, 1, U_RANK, U_TENANT, ids)
   if n > 0 then
     counts[1] = {[U_TENANT] = {pending = n}}
