@@ -300,7 +300,7 @@ local function flush_pushes(P)
       -- scores are integers: '%d' formats them without the floating-point printing
       -- Redis would use for a number (%.17g, the most of a push's own cost), once for
       -- both sets
-      local level, groups = {}, {}
+      local level = {}
       for i = 1, count do
         local score = string.format('%d', rounds[i] * SEQ_SPAN + (first + i) % SEQ_SPAN)
         level[2 * i - 1], level[2 * i] = score, ids[i]
@@ -309,6 +309,7 @@ local function flush_pushes(P)
       if L.group ~= MIXED then
         call_many('ZADD', level_group_key(L, L.group), level)  -- one group: the same list
       else
+        local groups = {}
         for i = 1, count do
           local group = of_group[i]
           local members = groups[group]

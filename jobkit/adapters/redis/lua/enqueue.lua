@@ -44,7 +44,7 @@ local function new_writes()
 end
 if UNIFORM then
   writes[1] = new_writes()
-  for i = 1, n do blocks[i], ids[i] = 1, ARGV[FIRST + (i - 1) * 3] end
+  for i = 1, n do blocks[i], ids[i] = 1, ARGV[FIRST + (i - 1) * FIELDS] end
 else
   for i = 1, n do
     local b = FIRST + (i - 1) * FIELDS
@@ -95,7 +95,7 @@ if UNIFORM then
   local w, state, qname = writes[1], 'pending:' .. U_RANK, queue_name(1)
   local bodies, states, created, tenants = w.bodies, w.states, w.created, w.tenants
   for i = 1, n do
-    local b, m, id = FIRST + (i - 1) * 3, 2 * i, ids[i]
+    local b, m, id = FIRST + (i - 1) * FIELDS, 2 * i, ids[i]
     bodies[m - 1], bodies[m] = id, ARGV[b + 2]
     states[m - 1], states[m] = id, state
     created[m - 1], created[m] = ARGV[b + 1], id
